@@ -1,0 +1,45 @@
+# speech-lrp: the two-command promise.
+#   make test   -> creates .venv, installs everything, runs the test suite
+#   make book   -> creates .venv, installs everything, builds the book into _build/html
+# Variables: PYTHON (interpreter used to create the venv), PROFILE (smoke | cpu | paper).
+
+PYTHON  ?= python3.11
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+STAMP   := $(VENV)/.installed
+PROFILE ?= cpu
+# The torch trio must match; torchvision is needed only by the test oracle Zennit.
+TORCH_TRIO := torch==2.9.1 torchaudio==2.9.1 torchvision==0.24.1
+
+.PHONY: all install test book benchmark clean distclean
+
+all: test
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Re-install whenever the package list changes.
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install --progress-bar off $(TORCH_TRIO)
+	$(PIP) install --progress-bar off -e '.[test,book]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+book: $(STAMP)
+	$(PY) -m jupyter_book.cli.main build . --path-output . -W --keep-going
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/lrp_speed.py
+
+clean:
+	rm -rf _build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) artifacts
