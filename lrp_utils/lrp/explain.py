@@ -1,0 +1,178 @@
+r"""``explain``: LRP relevance for a whole batch from one forward and one backward pass.
+
+The input is fed through a multiplicative *gate* ``x ⊙ u`` with ``u = 1``; every layer gets a
+forward hook that installs its rule's modified local gradient (:mod:`lrp_utils.lrp.rules`); the
+backward pass starts from the one-hot target. Then ``∂(onehot · f(x ⊙ u)) / ∂u = x ⊙ G_x`` is the
+input relevance, and the relevance at the top is the target logit (the paper's section 3:
+:math:`R^{(L)} = f_c(x)` for the explained class ``c``, zero for the others).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from .canonizers import eval_mode, find_batchnorm_merges, torchvision_residuals
+from .composites import Composite
+from .rules import AFFINE_TYPES, MAXPOOL_TYPES, NORM_TYPES, PASS_TYPES, Norm, Rule, Zero
+from .units import AffineUnit
+
+#: Leaf layer types ``explain`` supports.
+SUPPORTED_TYPES = AFFINE_TYPES + PASS_TYPES + MAXPOOL_TYPES + NORM_TYPES
+
+
+class _PassContext:
+    """State of one explanation pass, shared by the hooks."""
+
+    def __init__(self, gated_input: torch.Tensor, gate: torch.Tensor):
+        self.gated_input = gated_input
+        self.gate = gate
+        self.pending_inputs: dict[int, torch.Tensor] = {}
+
+    def input_gate(self, a: torch.Tensor, rule: Rule) -> torch.Tensor:
+        """The gate ``u``, for rules (z^B) that must see the model input itself."""
+        if a is not self.gated_input:
+            raise ValueError(
+                f"{rule!r} is assigned to a layer that does not consume the model input; "
+                "z^B is only defined for the input layer (select it with FirstLayers(1))"
+            )
+        return self.gate
+
+
+def check_supported(model: nn.Module) -> None:
+    """Raise ``ValueError`` naming the first layer ``explain`` cannot handle (before any computation)."""
+    for name, module in model.named_modules():
+        path = name or "<model>"
+        if isinstance(module, (nn.Conv1d, nn.Conv2d)) and module.padding_mode != "zeros":
+            raise ValueError(
+                f"layer '{path}' ({type(module).__name__}) uses padding_mode={module.padding_mode!r}; "
+                "LRP here supports zero padding only"
+            )
+        if isinstance(module, SUPPORTED_TYPES):
+            continue
+        has_own_parameters = any(True for _ in module.parameters(recurse=False))
+        if has_own_parameters or not list(module.children()):
+            raise ValueError(
+                f"layer '{path}' of type {type(module).__name__} is not supported by lrp_utils.lrp.explain; "
+                f"supported layers: {', '.join(sorted({t.__name__ for t in SUPPORTED_TYPES}))}. "
+                "Rewrite it with supported modules (residual sums with lrp_utils.lrp.Add)."
+            )
+
+
+def _resolve_target(target, logits: torch.Tensor) -> torch.Tensor:
+    """Class index per sample, validated against the model's ``logits`` of shape (N, C)."""
+    n, classes = logits.shape
+    if target is None:
+        return logits.argmax(dim=1)
+    if isinstance(target, bool) or not isinstance(target, (int, torch.Tensor)):
+        raise TypeError(f"explain: target must be an int, a 1-D tensor of class indices or None, got {target!r}")
+    index = torch.as_tensor(target, device=logits.device)
+    if index.dtype.is_floating_point or index.dtype == torch.bool:
+        raise TypeError(f"explain: target must hold integer class indices, got dtype {index.dtype}")
+    index = index.long().expand(n) if index.ndim == 0 else index.long()
+    if index.shape != (n,):
+        raise ValueError(f"explain: target has shape {tuple(index.shape)}, expected ({n},): one class per sample")
+    if bool(((index < 0) | (index >= classes)).any()):
+        raise ValueError(f"explain: target {index.tolist()} out of range; the model has {classes} classes (0..{classes - 1})")
+    return index
+
+
+def _check_input(model: nn.Module, x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"explain: x must be a floating-point tensor, got {type(x).__name__}")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"explain: x must be a non-empty batch (N, ...), got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("explain: x contains NaN or infinite values; clean the input before explaining it")
+    parameter = next(model.parameters(), None)
+    if parameter is not None and (parameter.device != x.device or parameter.dtype != x.dtype):
+        raise ValueError(
+            f"explain: x is {x.dtype} on {x.device} but the model's parameters are {parameter.dtype} on "
+            f"{parameter.device}; move one of them (e.g. x.to(next(model.parameters())))"
+        )
+
+
+@contextlib.contextmanager
+def _rule_hooks(model: nn.Module, rules: dict[str, Rule], merges: dict, context: _PassContext) -> Iterator[None]:
+    """Install one forward hook per explained layer for the duration of the context."""
+    merged_into = {id(layer): bn for bn, layer in merges.items()}
+    modules = dict(model.named_modules())
+
+    def layer_hook(rule, module):
+        def hook(_, inputs, output):
+            if id(module) in merged_into:  # the rule runs at the BatchNorm's output
+                context.pending_inputs[id(merged_into[id(module)])] = inputs[0]
+                return None
+            if module in merges:
+                unit = AffineUnit(merges[module], module)
+                a = context.pending_inputs.pop(id(module))
+            else:
+                unit, a = AffineUnit(module), inputs[0]
+            return rule.apply(unit, a, output, context)
+
+        return hook
+
+    handles = []
+    try:
+        for name, rule in rules.items():
+            module = modules[name]
+            handles.append(module.register_forward_hook(layer_hook(rule, module)))
+        for bn in merges:
+            handles.append(bn.register_forward_hook(layer_hook(rules[_name_of(modules, merges[bn])], bn)))
+        norm = Norm()
+        for module in modules.values():
+            if isinstance(module, NORM_TYPES):
+                handles.append(module.register_forward_hook(layer_hook(norm, module)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _name_of(modules: dict[str, nn.Module], module: nn.Module) -> str:
+    return next(name for name, candidate in modules.items() if candidate is module)
+
+
+def explain(model: nn.Module, x: torch.Tensor, target=None, composite: Composite | None = None) -> torch.Tensor:
+    """LRP relevance of ``target`` for every sample of ``x``, with ``composite``'s rules.
+
+    Parameters
+    ----------
+    model:
+        A network of supported layers (see :data:`SUPPORTED_TYPES`) returning logits (N, C). It is
+        evaluated in eval mode (each module's training flag is restored afterwards), never moved,
+        and never modified: BatchNorms after conv/linear layers are merged functionally.
+    x:
+        Input batch (N, ...), on the model's device and dtype.
+    target:
+        Class to explain: an int (all samples), a 1-D tensor of N indices, or ``None`` for each
+        sample's predicted class.
+    composite:
+        Rule assignment (:mod:`lrp_utils.lrp.composites`); ``None`` means LRP-0 everywhere.
+
+    Returns
+    -------
+    torch.Tensor
+        Relevance with the shape, device and dtype of ``x``; it sums (up to bias and ε
+        absorption) to the target logit of each sample.
+    """
+    composite = composite if composite is not None else Composite.uniform(Zero())
+    check_supported(model)
+    _check_input(model, x)
+    with eval_mode(model), torchvision_residuals(model):
+        merges = find_batchnorm_merges(model, x[:1].detach())
+        rules = composite.resolve(model, skip=merges.keys())
+        gate = torch.ones_like(x, requires_grad=True)
+        gated = x.detach() * gate
+        context = _PassContext(gated, gate)
+        with _rule_hooks(model, rules, merges, context), torch.enable_grad():
+            logits = model(gated)
+            if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+                raise ValueError(f"explain: the model must return logits of shape (N, C); got {tuple(logits.shape)}")
+            index = _resolve_target(target, logits)
+            seed = torch.zeros_like(logits).scatter_(1, index[:, None], 1.0)
+            (relevance,) = torch.autograd.grad(logits, gate, seed)
+    return relevance

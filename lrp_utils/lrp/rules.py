@@ -1,0 +1,236 @@
+r"""LRP rules (Sarvaš, section 3, equations 1–3; Montavon et al. 2019, "Layer-wise Relevance
+Propagation: An Overview").
+
+How the rules are computed
+--------------------------
+Relevance is carried by the *gradient* of one ordinary backward pass. At every tensor ``t`` of the
+network the gradient ``G_t`` that autograd propagates satisfies
+
+.. math:: R_t = t \odot G_t ,
+
+so the backward pass starts from the one-hot target (``R = onehot · logit``) and the input relevance
+is ``x ⊙ G_x``. A rule only has to change the local gradient of its layer: for a layer
+``z = Wa + b`` and the ε-rule,
+
+.. math:: R_a = a \odot W^\top \frac{R_z}{z + \varepsilon\,\mathrm{sign}(z)}
+          = a \odot W^\top\Big(G_z \odot \frac{z}{z + \varepsilon\,\mathrm{sign}(z)}\Big),
+
+i.e. the ordinary gradient of the layer applied to ``G_z`` scaled element-wise by a factor computed
+in the forward pass. LRP-0 is the plain gradient (no hook at all). Rules that change the weights
+(γ, z^B) evaluate the layer once more with modified parameters in the forward pass and route the
+gradient through that evaluation instead (the "gradient × input with stop-gradient" formulation).
+ReLU-like activations (positively homogeneous: ``f(z) = f'(z) z``), max pooling and reshapes need
+nothing: their plain gradient *is* the pass-through / winner-takes-all redistribution.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import Add
+from .units import BATCHNORM_TYPES, LINEAR_TYPES, AffineUnit
+
+#: Element-wise layers whose plain gradient passes relevance through unchanged.
+PASS_TYPES = (nn.ReLU, nn.LeakyReLU, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Flatten, nn.Unflatten)
+#: Max pooling: the plain gradient routes all relevance to the winner (Zennit's default).
+MAXPOOL_TYPES = (nn.MaxPool1d, nn.MaxPool2d)
+#: Linear, parameter-free layers explained by :class:`Norm` (proportional split).
+NORM_TYPES = (Add, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)
+#: Layers with weights (a composite assigns their rules).
+AFFINE_TYPES = LINEAR_TYPES + BATCHNORM_TYPES
+
+
+def stabilize(z: torch.Tensor, epsilon: float) -> torch.Tensor:
+    r"""``z + ε·sign(z)`` with ``sign(0) = +1`` (the stabiliser of equation 2, as in Zennit)."""
+    return z + epsilon * torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
+
+
+class _Relay(torch.autograd.Function):
+    """Forward: return ``value`` (the layer's true output). Backward: send ``sign_i · g ⊙ scale`` to
+    each of ``mods`` (modified re-evaluations of the layer that carry the graph to its input), plus
+    an optional lazily computed gradient for the layer input ``a``."""
+
+    @staticmethod
+    def forward(ctx, value, a, lazy_input_grad, scale, signs, *mods):  # noqa: D102
+        ctx.save_for_backward(scale)
+        ctx.lazy_input_grad = lazy_input_grad
+        ctx.signs = signs
+        return value.detach()
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        (scale,) = ctx.saved_tensors
+        scaled = grad * scale
+        grad_a = ctx.lazy_input_grad(grad) if ctx.lazy_input_grad is not None else None
+        return (None, grad_a, None, None, None, *(scaled if s > 0 else -scaled for s in ctx.signs))
+
+
+class Rule:
+    """Base class: a rule knows which layer types it may explain and how to hook one call."""
+
+    #: Layer types the rule is defined for.
+    applies_to: tuple[type, ...] = AFFINE_TYPES
+
+    def apply(self, unit: AffineUnit, a: torch.Tensor, z: torch.Tensor, context) -> torch.Tensor:
+        """Return the tensor that replaces the layer output ``z`` (computed from input ``a``)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(vars(self).items()))))
+
+
+class Zero(Rule):
+    r"""LRP-0, equation (1): :math:`R_j = \sum_k \frac{a_j w_{jk}}{\sum_{j'} a_{j'} w_{j'k} + b_k} R_k`.
+
+    In the gradient formulation this is exactly the ordinary gradient, so the rule adds no hook and
+    costs nothing. A neuron with ``z_k = 0`` carries ``R_k = z_k G_k = 0`` and passes nothing down
+    (where Zennit's ``Epsilon(0)`` would divide 0 by 0).
+    """
+
+    def apply(self, unit, a, z, context):  # noqa: D102
+        return z
+
+
+class Epsilon(Rule):
+    r"""LRP-ε, equation (2): :math:`R_j = \sum_k \frac{a_j w_{jk}}{\varepsilon\,\mathrm{sign}(z_k) + z_k} R_k`,
+    with :math:`z_k = \sum_j a_j w_{jk} + b_k` and ``sign(0) = +1`` (Zennit's ``Epsilon``).
+
+    Implemented as a gradient hook on the layer output multiplying ``G_z`` by ``z / (z + ε sign z)``.
+    """
+
+    def __init__(self, epsilon: float = 1e-6):
+        if not epsilon >= 0:
+            raise ValueError(f"Epsilon: epsilon must be >= 0, got {epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def apply(self, unit, a, z, context):  # noqa: D102
+        scale = z.detach() / stabilize(z.detach(), self.epsilon)
+        if z.requires_grad:
+            z.register_hook(lambda grad: grad * scale)
+        return z
+
+
+class Norm(Epsilon):
+    r"""Proportional split for parameter-free linear layers (average pooling, residual :class:`Add`):
+    each input gets relevance in proportion to its contribution to the output,
+    :math:`R_i = \frac{x_i \partial y / \partial x_i}{y + \varepsilon\,\mathrm{sign}(y)} R_y`
+    (Zennit's ``Norm``; the same formula as :class:`Epsilon` with ε only a stabiliser).
+    """
+
+    applies_to = NORM_TYPES
+
+    def __init__(self, stabilizer: float = 1e-6):
+        super().__init__(stabilizer)
+
+
+class Gamma(Rule):
+    r"""LRP-γ, equation (3): :math:`R_j = \sum_k \frac{a_j (w_{jk} + \gamma w_{jk}^+)}
+    {\sum_{j'} a_{j'} (w_{j'k} + \gamma w_{j'k}^+) + b_k + \gamma b_k^+} R_k`.
+
+    The denominator is stabilised like equation (2) with a small ``stabilizer``.
+
+    Negative inputs and negative pre-activations follow Zennit 0.5.1's *generalised* γ (Andéol et
+    al. 2021), which favours contributions that agree in sign with the neuron's output:
+
+    - for ``z_k > 0`` the contributions are ``a⁺(w + γw⁺)`` and ``a⁻(w + γw⁻)`` with bias
+      ``b + γb⁺``;
+    - for ``z_k < 0`` they are ``a⁺(w + γw⁻)`` and ``a⁻(w + γw⁺)`` with bias ``b + γb⁻``;
+    - ``z_k = 0`` passes no relevance.
+
+    With non-negative inputs (after a ReLU) and positive outputs this is exactly equation (3).
+    Cost: one extra evaluation of the layer in the forward pass (two if its input has negative
+    entries); the ``z_k < 0`` branch is evaluated in the backward pass only if relevance actually
+    reaches a negative output (never for a layer followed by a ReLU).
+    """
+
+    def __init__(self, gamma: float = 0.25, stabilizer: float = 1e-6):
+        if not gamma >= 0:
+            raise ValueError(f"Gamma: gamma must be >= 0, got {gamma!r}")
+        self.gamma = float(gamma)
+        self.stabilizer = float(stabilizer)
+
+    def _modified(self, unit, a, positive_weight_boost: bool):
+        """``f(a⁺; w + γw^±, b + γb^±) + f(a⁻; w + γw^∓)`` (the ``a⁻`` term only if ``a`` has negatives)."""
+        weight, bias = unit.parameters()
+
+        def boost(param, positive):
+            return param + self.gamma * (param.clamp(min=0) if positive else param.clamp(max=0))
+
+        out = unit.forward(a.clamp(min=0), boost(weight, positive_weight_boost), boost(bias, positive_weight_boost))
+        if bool((a < 0).any()):
+            out = out + unit.forward(a.clamp(max=0), boost(weight, not positive_weight_boost), None)
+        return out
+
+    def apply(self, unit, a, z, context):  # noqa: D102
+        z_value = z.detach()
+        positive = self._modified(unit, a, True)
+        scale = z_value.clamp(min=0) / stabilize(positive.detach(), self.stabilizer)
+        negative_part = z_value.clamp(max=0)
+        a_saved = a.detach()
+
+        def lazy_negative_grad(grad):
+            carried = grad * negative_part
+            if not bool((carried != 0).any()):
+                return None
+            with torch.enable_grad():
+                leaf = a_saved.requires_grad_()
+                negative = self._modified(unit, leaf, False)
+                (grad_a,) = torch.autograd.grad(negative, leaf, carried / stabilize(negative.detach(), self.stabilizer))
+            return grad_a
+
+        return _Relay.apply(z_value, a, lazy_negative_grad, scale, (1,), positive)
+
+
+class ZBox(Rule):
+    r"""The z^B rule for the input layer (Montavon et al. 2017), for inputs bounded by
+    ``low ≤ x ≤ high``:
+
+    .. math:: R_i = \sum_k \frac{x_i w_{ik} - l_i w_{ik}^+ - h_i w_{ik}^-}
+              {\sum_{i'} x_{i'} w_{i'k} - l_{i'} w_{i'k}^+ - h_{i'} w_{i'k}^-} R_k
+
+    (biases cancel as in Zennit's ``ZBox``). ``low``/``high`` are numbers or tensors broadcastable
+    to one input sample. Valid only for the layer that consumes the model input (for Becker
+    spectrograms in dB: ``ZBox(-80.0, 0.0)``).
+    """
+
+    applies_to = LINEAR_TYPES
+
+    def __init__(self, low, high, stabilizer: float = 1e-6):
+        self.low = low
+        self.high = high
+        self.stabilizer = float(stabilizer)
+
+    def apply(self, unit, a, z, context):  # noqa: D102
+        gate = context.input_gate(a, self)
+        weight, bias = unit.parameters()
+        low = torch.as_tensor(self.low, dtype=a.dtype, device=a.device).expand_as(a) * gate
+        high = torch.as_tensor(self.high, dtype=a.dtype, device=a.device).expand_as(a) * gate
+        from_low = unit.forward(low, weight.clamp(min=0), bias.clamp(min=0))
+        from_high = unit.forward(high, weight.clamp(max=0), bias.clamp(max=0))
+        z_value = z.detach()
+        scale = z_value / stabilize(z_value - from_low.detach() - from_high.detach(), self.stabilizer)
+        return _Relay.apply(z_value, None, None, scale, (1, -1, -1), z, from_low, from_high)
+
+
+class Pass(Rule):
+    """Pass-through for element-wise activations: ``R_in = R_out``. For ReLU-like layers this is
+    their plain gradient, so the rule adds no hook (the default for those layers)."""
+
+    applies_to = PASS_TYPES
+
+    def apply(self, unit, a, z, context):  # noqa: D102
+        return z
+
+
+def rule_applies(rule: Rule, module: nn.Module) -> bool:
+    """Whether ``rule`` is defined for ``module``'s layer type."""
+    return isinstance(module, rule.applies_to)
+
