@@ -165,14 +165,15 @@ def explain(model: nn.Module, x: torch.Tensor, target=None, composite: Composite
     with eval_mode(model), torchvision_residuals(model):
         merges = find_batchnorm_merges(model, x[:1].detach())
         rules = composite.resolve(model, skip=merges.keys())
-        gate = torch.ones_like(x, requires_grad=True)
-        gated = x.detach() * gate
-        context = _PassContext(gated, gate)
-        with _rule_hooks(model, rules, merges, context), torch.enable_grad():
-            logits = model(gated)
-            if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
-                raise ValueError(f"explain: the model must return logits of shape (N, C); got {tuple(logits.shape)}")
-            index = _resolve_target(target, logits)
-            seed = torch.zeros_like(logits).scatter_(1, index[:, None], 1.0)
-            (relevance,) = torch.autograd.grad(logits, gate, seed)
+        with torch.enable_grad():  # explain works inside torch.no_grad() blocks too
+            gate = torch.ones_like(x, requires_grad=True)
+            gated = x.detach() * gate
+            context = _PassContext(gated, gate)
+            with _rule_hooks(model, rules, merges, context):
+                logits = model(gated)
+                if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+                    raise ValueError(f"explain: the model must return logits (N, C); got shape {tuple(logits.shape)}")
+                index = _resolve_target(target, logits)
+                seed = torch.zeros_like(logits).scatter_(1, index[:, None], 1.0)
+                (relevance,) = torch.autograd.grad(logits, gate, seed)
     return relevance
