@@ -1,0 +1,101 @@
+"""Rule assignment: by type, by name glob, by position; the paper's section-5 composites."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from lrp_utils.lrp import Composite, Epsilon, FirstLayers, Gamma, LastLayers, ZBox, Zero, explain, paper_composite
+from lrp_utils.lrp.canonizers import find_batchnorm_merges
+
+from .lrp_models import becker_alexnet_like, keras_alexnet_like, own_resnet
+
+ALEXNET_LAYERS = ["0", "3", "6", "8", "10", "14", "17", "20"]  # conv1..conv5, fc6..fc8
+
+
+def names_with(table, rule):
+    return [name for name, assigned in table.items() if assigned == rule]
+
+
+def test_uniform_assigns_every_weighted_layer():
+    table = Composite.uniform(Epsilon(0.1)).resolve(keras_alexnet_like())
+    assert list(table) == ["0", "3", "4", "7", "9", "10", "12"]  # convs, linears and all BatchNorms
+    assert set(table.values()) == {Epsilon(0.1)}
+
+
+def test_type_name_and_position_selectors_first_match_wins():
+    composite = Composite(
+        [
+            ("17", Epsilon(2.0)),
+            (FirstLayers(1), ZBox(-80, 0)),
+            (LastLayers(2), Zero()),
+            (FirstLayers(0.5), Gamma(0.25)),
+            (nn.Conv2d, Epsilon(0.25)),
+        ],
+        default=Epsilon(1.0),
+    )
+    table = composite.resolve(becker_alexnet_like())
+    assert names_with(table, ZBox(-80, 0)) == ["0"]
+    assert names_with(table, Gamma(0.25)) == ["3", "6", "8"]  # first half = 4 layers, "0" taken already
+    assert names_with(table, Epsilon(0.25)) == ["10"]
+    assert names_with(table, Epsilon(2.0)) == ["17"]
+    assert names_with(table, Zero()) == ["20"]
+    assert names_with(table, Epsilon(1.0)) == ["14"]
+
+
+@pytest.mark.parametrize(
+    "selector, expected",
+    [
+        (FirstLayers(1 / 3, hidden=True), ["3", "6"]),  # 6 hidden layers
+        (FirstLayers(1 / 3), ["0", "3", "6"]),  # 8/3 = 2.67 -> 3
+        (LastLayers(2), ["17", "20"]),
+        (LastLayers(1, hidden=True), ["17"]),
+        (FirstLayers(100), ALEXNET_LAYERS),
+        ("1?", ["10", "14", "17"]),
+    ],
+)
+def test_position_selection(selector, expected):
+    table = Composite([(selector, Gamma(1.0))]).resolve(becker_alexnet_like())
+    assert names_with(table, Gamma(1.0)) == expected
+
+
+def test_paper_composites_on_the_speaker_resnet_layout():
+    model = own_resnet()
+    merges = find_batchnorm_merges(model.eval(), torch.randn(1, 1, 12, 12))
+    assert {id(bn) for bn in merges} == {id(model[1]), id(model[3].bn1), id(model[3].bn2), id(model[4].bn1),
+                                        id(model[4].bn2), id(model[4].shortcut[1]), id(model[8])}
+    assert merges[model[8]] is model[7]
+    zero = paper_composite("zero").resolve(model, skip=merges)
+    assert set(zero.values()) == {Zero()} and len(zero) == 8
+    epsilon = paper_composite("epsilon").resolve(model, skip=merges)
+    assert names_with(epsilon, Epsilon(0.5)) == ["0", "3.conv1", "3.conv2", "4.conv1", "4.conv2", "4.shortcut.0"]
+    assert names_with(epsilon, Zero()) == ["7", "10"]
+    gamma = paper_composite("gamma").resolve(model, skip=merges)
+    assert names_with(gamma, Gamma(5.0)) == ["3.conv1", "3.conv2"]
+    assert names_with(gamma, Epsilon(0.5))[0] == "0"  # the input layer keeps LRP-ε
+
+
+def test_merged_batchnorm_follows_its_layer_rule():
+    """With BN merged, the conv's rule explains conv+BN; a BN rule in the composite is not used."""
+    torch.manual_seed(0)
+    model = own_resnet().double().eval()
+    x = torch.randn(2, 1, 12, 12, dtype=torch.float64)
+    with_bn_rule = Composite([(nn.BatchNorm2d, Gamma(3.0))], default=Epsilon(0.5))
+    assert torch.equal(explain(model, x, 0, with_bn_rule), explain(model, x, 0, Composite.uniform(Epsilon(0.5))))
+
+
+def test_composites_differ_visibly():
+    """The three paper composites give different heatmaps (a composite is not silently ignored)."""
+    torch.manual_seed(0)
+    model = own_resnet().double().eval()
+    x = torch.randn(2, 1, 12, 12, dtype=torch.float64)
+    maps = [explain(model, x, 0, paper_composite(name)) for name in ("zero", "epsilon", "gamma")]
+    assert not torch.allclose(maps[0], maps[1]) and not torch.allclose(maps[1], maps[2])
+
+
+def test_bad_composites():
+    with pytest.raises(TypeError, match="is not an LRP rule"):
+        Composite([(nn.Conv2d, "epsilon")])
+    with pytest.raises(TypeError, match="selector 3"):
+        Composite([(3, Zero())])
