@@ -1,6 +1,6 @@
 """Canonizers: put a model into the form LRP explains, and give it back exactly as it was.
 
-- :func:`find_batchnorm_merges` finds every BatchNorm that directly consumes the output of a
+- :func:`trace_structure` finds every BatchNorm that directly consumes the output of a
   conv/linear layer (by a probe forward pass that follows the tensors, so it works for
   ``nn.Sequential`` and for blocks written as ``self.bn1(self.conv1(x))``). Those BatchNorms are
   explained merged into their layer (Zennit's ``SequentialMergeBatchNorm`` and ResNet canonizer);
@@ -16,33 +16,61 @@ from __future__ import annotations
 
 import contextlib
 import types
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import torch
 from torch import nn
 
 from .layers import Add
-from .units import BATCHNORM_TYPES, LINEAR_TYPES
+from .units import BATCHNORM_TYPES
 
 _MERGEABLE = {nn.BatchNorm1d: (nn.Linear, nn.Conv1d), nn.BatchNorm2d: (nn.Conv2d,)}
 _RESIDUAL_ADD = "lrp_residual_add"
 
 
-def find_batchnorm_merges(model: nn.Module, sample: torch.Tensor) -> dict[nn.Module, nn.Module]:
-    """Map each BatchNorm that directly follows a conv/linear layer to that layer.
+@dataclass
+class Structure:
+    """What a probe forward pass learned about the data flow of a model."""
 
-    Runs ``model`` once on ``sample`` (one input, no gradient) and pairs a BatchNorm with the layer
-    whose output tensor it receives, provided both are called once and no other module reads that
-    output. (A functional consumer written inside some ``forward`` cannot be seen; keep such models
+    #: BatchNorm -> the conv/linear layer whose output it alone reads (explained merged).
+    merges: dict[nn.Module, nn.Module] = field(default_factory=dict)
+    #: Modules whose output is read by exactly one ``nn.ReLU`` and nothing else. Their rule may be
+    #: applied at the ReLU's output (the same relevance, computed from the tensor the ReLU saves
+    #: for its own backward pass anyway, so it costs no memory).
+    relu_fed: set[int] = field(default_factory=set)
+
+
+def trace_structure(model: nn.Module, sample: torch.Tensor, producers: tuple[type, ...]) -> Structure:
+    """Follow the tensors of one forward pass of ``model`` on ``sample`` (no gradient).
+
+    A tensor is identified by its object and its version, so an in-place ReLU's output counts as a
+    new tensor. Pairs a BatchNorm with the conv/linear layer whose output it receives, provided both
+    are called once and nothing else reads that output; records which ``producers`` feed a single
+    ReLU. (A functional consumer written inside some ``forward`` cannot be seen; keep such models
     built from modules.)
     """
-    calls: list[tuple[nn.Module, tuple, torch.Tensor]] = []
+    reads: list[tuple[nn.Module, tuple]] = []
+    outputs: dict[tuple, nn.Module] = {}
+    keep_alive: list[torch.Tensor] = []
+    times_called: dict[int, int] = {}
 
-    def record(module, inputs, output):
-        calls.append((module, inputs, output))
+    def key(tensor: torch.Tensor) -> tuple:
+        return id(tensor), tensor._version
+
+    def before(module, inputs):
+        times_called[id(module)] = times_called.get(id(module), 0) + 1
+        reads.append((module, tuple(key(t) for t in inputs if isinstance(t, torch.Tensor))))
+        keep_alive.extend(t for t in inputs if isinstance(t, torch.Tensor))
+
+    def after(module, inputs, output):
+        if isinstance(output, torch.Tensor):
+            outputs[key(output)] = module
+            keep_alive.append(output)
 
     leaves = [m for m in model.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(record) for m in leaves]
+    handles = [m.register_forward_pre_hook(before) for m in leaves]
+    handles += [m.register_forward_hook(after) for m in leaves if isinstance(m, producers)]
     try:
         with torch.no_grad():
             model(sample)
@@ -50,29 +78,25 @@ def find_batchnorm_merges(model: nn.Module, sample: torch.Tensor) -> dict[nn.Mod
         for handle in handles:
             handle.remove()
 
-    times_called: dict[int, int] = {}
-    readers: dict[int, int] = {}
-    for module, inputs, _ in calls:
-        times_called[id(module)] = times_called.get(id(module), 0) + 1
-        for tensor in inputs:
-            if isinstance(tensor, torch.Tensor):
-                readers[id(tensor)] = readers.get(id(tensor), 0) + 1
-    producer = {id(output): module for module, _, output in calls if isinstance(module, LINEAR_TYPES)}
+    readers: dict[tuple, int] = {}
+    for _, keys in reads:
+        for k in keys:
+            readers[k] = readers.get(k, 0) + 1
 
-    merges = {}
-    for module, inputs, _ in calls:
-        if not isinstance(module, BATCHNORM_TYPES) or not inputs:
+    structure = Structure()
+    for module, keys in reads:
+        producer = outputs.get(keys[0]) if keys else None
+        if producer is None or readers[keys[0]] != 1 or times_called[id(producer)] != 1:
             continue
-        layer = producer.get(id(inputs[0]))
-        if (
-            layer is not None
-            and isinstance(layer, _MERGEABLE[type(module)])
-            and readers[id(inputs[0])] == 1
+        if type(module) is nn.ReLU:
+            structure.relu_fed.add(id(producer))
+        elif (
+            isinstance(module, BATCHNORM_TYPES)
+            and isinstance(producer, _MERGEABLE[type(module)])
             and times_called[id(module)] == 1
-            and times_called[id(layer)] == 1
         ):
-            merges[module] = layer
-    return merges
+            structure.merges[module] = producer
+    return structure
 
 
 def _is_torchvision_block(module: nn.Module) -> bool:

@@ -15,7 +15,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .canonizers import eval_mode, find_batchnorm_merges, torchvision_residuals
+from .canonizers import Structure, eval_mode, torchvision_residuals, trace_structure
 from .composites import Composite
 from .rules import AFFINE_TYPES, MAXPOOL_TYPES, NORM_TYPES, PASS_TYPES, Norm, Rule, Zero
 from .units import AffineUnit
@@ -31,6 +31,17 @@ class _PassContext:
         self.gated_input = gated_input
         self.gate = gate
         self.pending_inputs: dict[int, torch.Tensor] = {}
+        self.deferred: dict[int, tuple[torch.Tensor, object]] = {}
+
+    def defer_to_relu(self, z: torch.Tensor, install) -> None:
+        """Let the ReLU that reads ``z`` call ``install(relu_output)``."""
+        self.deferred[id(z)] = (z, install)
+
+    def relu_output(self, z: torch.Tensor, y: torch.Tensor) -> None:
+        """Called by every ReLU: run what was deferred to it."""
+        pending = self.deferred.pop(id(z), None)
+        if pending is not None and pending[0] is z:
+            pending[1](y)
 
     def input_gate(self, a: torch.Tensor, rule: Rule) -> torch.Tensor:
         """The gate ``u``, for rules (z^B) that must see the model input itself."""
@@ -96,12 +107,16 @@ def _check_input(model: nn.Module, x: torch.Tensor) -> None:
 
 
 @contextlib.contextmanager
-def _rule_hooks(model: nn.Module, rules: dict[str, Rule], merges: dict, context: _PassContext) -> Iterator[None]:
+def _rule_hooks(model: nn.Module, rules: dict[str, Rule], structure: Structure, context: _PassContext) -> Iterator[None]:
     """Install one forward hook per explained layer for the duration of the context."""
+    merges = structure.merges
     merged_into = {id(layer): bn for bn, layer in merges.items()}
     modules = dict(model.named_modules())
+    names = {id(module): name for name, module in modules.items()}
 
     def layer_hook(rule, module):
+        relu_fed = id(module) in structure.relu_fed
+
         def hook(_, inputs, output):
             if id(module) in merged_into:  # the rule runs at the BatchNorm's output
                 context.pending_inputs[id(merged_into[id(module)])] = inputs[0]
@@ -111,29 +126,29 @@ def _rule_hooks(model: nn.Module, rules: dict[str, Rule], merges: dict, context:
                 a = context.pending_inputs.pop(id(module))
             else:
                 unit, a = AffineUnit(module), inputs[0]
-            return rule.apply(unit, a, output, context)
+            return rule.apply(unit, a, output, context, relu_fed)
 
         return hook
+
+    def relu_hook(_, inputs, output):
+        context.relu_output(inputs[0], output)
 
     handles = []
     try:
         for name, rule in rules.items():
-            module = modules[name]
-            handles.append(module.register_forward_hook(layer_hook(rule, module)))
-        for bn in merges:
-            handles.append(bn.register_forward_hook(layer_hook(rules[_name_of(modules, merges[bn])], bn)))
+            handles.append(modules[name].register_forward_hook(layer_hook(rule, modules[name])))
+        for bn, layer in merges.items():
+            handles.append(bn.register_forward_hook(layer_hook(rules[names[id(layer)]], bn)))
         norm = Norm()
         for module in modules.values():
             if isinstance(module, NORM_TYPES):
                 handles.append(module.register_forward_hook(layer_hook(norm, module)))
+            elif type(module) is nn.ReLU:
+                handles.append(module.register_forward_hook(relu_hook))
         yield
     finally:
         for handle in handles:
             handle.remove()
-
-
-def _name_of(modules: dict[str, nn.Module], module: nn.Module) -> str:
-    return next(name for name, candidate in modules.items() if candidate is module)
 
 
 def explain(model: nn.Module, x: torch.Tensor, target=None, composite: Composite | None = None) -> torch.Tensor:
@@ -163,13 +178,13 @@ def explain(model: nn.Module, x: torch.Tensor, target=None, composite: Composite
     check_supported(model)
     _check_input(model, x)
     with eval_mode(model), torchvision_residuals(model):
-        merges = find_batchnorm_merges(model, x[:1].detach())
-        rules = composite.resolve(model, skip=merges.keys())
+        structure = trace_structure(model, x[:1].detach(), producers=AFFINE_TYPES + NORM_TYPES)
+        rules = composite.resolve(model, skip=structure.merges.keys())
         with torch.enable_grad():  # explain works inside torch.no_grad() blocks too
             gate = torch.ones_like(x, requires_grad=True)
             gated = x.detach() * gate
             context = _PassContext(gated, gate)
-            with _rule_hooks(model, rules, merges, context):
+            with _rule_hooks(model, rules, structure, context):
                 logits = model(gated)
                 if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
                     raise ValueError(f"explain: the model must return logits (N, C); got shape {tuple(logits.shape)}")

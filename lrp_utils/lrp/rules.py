@@ -72,8 +72,12 @@ class Rule:
     #: Layer types the rule is defined for.
     applies_to: tuple[type, ...] = AFFINE_TYPES
 
-    def apply(self, unit: AffineUnit, a: torch.Tensor, z: torch.Tensor, context) -> torch.Tensor:
-        """Return the tensor that replaces the layer output ``z`` (computed from input ``a``)."""
+    def apply(self, unit: AffineUnit, a: torch.Tensor, z: torch.Tensor, context, relu_fed: bool) -> torch.Tensor:
+        """Return the tensor that replaces the layer output ``z`` (computed from input ``a``).
+
+        ``relu_fed``: ``z`` is read by one ReLU and nothing else, so relevance never reaches a
+        negative entry of ``z`` (the ReLU's gradient is zero there).
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -95,7 +99,7 @@ class Zero(Rule):
     (where Zennit's ``Epsilon(0)`` would divide 0 by 0).
     """
 
-    def apply(self, unit, a, z, context):  # noqa: D102
+    def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
         return z
 
 
@@ -104,6 +108,10 @@ class Epsilon(Rule):
     with :math:`z_k = \sum_j a_j w_{jk} + b_k` and ``sign(0) = +1`` (Zennit's ``Epsilon``).
 
     Implemented as a gradient hook on the layer output multiplying ``G_z`` by ``z / (z + ε sign z)``.
+    When the output feeds a single ReLU, the hook sits on the ReLU's output ``y`` instead and uses
+    ``y / (y + ε)``: equal wherever ``z > 0``, and the ReLU zeroes the gradient elsewhere. That
+    factor is computed in the backward pass from the tensor the ReLU keeps anyway, so the rule
+    costs no memory.
     """
 
     def __init__(self, epsilon: float = 1e-6):
@@ -111,11 +119,29 @@ class Epsilon(Rule):
             raise ValueError(f"Epsilon: epsilon must be >= 0, got {epsilon!r}")
         self.epsilon = float(epsilon)
 
-    def apply(self, unit, a, z, context):  # noqa: D102
-        scale = z.detach() / stabilize(z.detach(), self.epsilon)
+    def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
+        if relu_fed:
+            context.defer_to_relu(z, self.scale_gradient)
+            return z
+        scale = self.factor(z.detach())
         if z.requires_grad:
             z.register_hook(lambda grad: grad * scale)
         return z
+
+    def factor(self, z: torch.Tensor) -> torch.Tensor:
+        """``z / (z + ε sign z)``, the factor equation (2) applies to the gradient at ``z``."""
+        return z / stabilize(z, self.epsilon)
+
+    def scale_gradient(self, y: torch.Tensor) -> None:
+        """Multiply the gradient at ``y`` by :meth:`factor` of ``y``, computed in the backward pass."""
+        version = y._version
+
+        def hook(grad):
+            if y._version != version:
+                raise RuntimeError("LRP: a ReLU output was modified in place after the ReLU; use inplace=False")
+            return grad * self.factor(y.detach())
+
+        y.register_hook(hook)
 
 
 class Norm(Epsilon):
@@ -164,15 +190,17 @@ class Gamma(Rule):
         def boost(param, positive):
             return param + self.gamma * (param.clamp(min=0) if positive else param.clamp(max=0))
 
+        if not bool((a < 0).any()):  # the common case after a ReLU: a = a⁺, no copy
+            return unit.forward(a, boost(weight, positive_weight_boost), boost(bias, positive_weight_boost))
         out = unit.forward(a.clamp(min=0), boost(weight, positive_weight_boost), boost(bias, positive_weight_boost))
-        if bool((a < 0).any()):
-            out = out + unit.forward(a.clamp(max=0), boost(weight, not positive_weight_boost), None)
-        return out
+        return out + unit.forward(a.clamp(max=0), boost(weight, not positive_weight_boost), None)
 
-    def apply(self, unit, a, z, context):  # noqa: D102
+    def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
         z_value = z.detach()
         positive = self._modified(unit, a, True)
         scale = z_value.clamp(min=0) / stabilize(positive.detach(), self.stabilizer)
+        if relu_fed:
+            return _Relay.apply(z_value, None, None, scale, (1,), positive)
         negative_part = z_value.clamp(max=0)
         a_saved = a.detach()
 
@@ -208,7 +236,7 @@ class ZBox(Rule):
         self.high = high
         self.stabilizer = float(stabilizer)
 
-    def apply(self, unit, a, z, context):  # noqa: D102
+    def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
         gate = context.input_gate(a, self)
         weight, bias = unit.parameters()
         low = torch.as_tensor(self.low, dtype=a.dtype, device=a.device).expand_as(a) * gate
@@ -226,7 +254,7 @@ class Pass(Rule):
 
     applies_to = PASS_TYPES
 
-    def apply(self, unit, a, z, context):  # noqa: D102
+    def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
         return z
 
 

@@ -1,0 +1,195 @@
+"""Speed and peak memory of ``lrp_utils.lrp.explain`` against the plain input gradient and Zennit.
+
+Becker's AlexNet (Caffe layout, 1x227x227), batch 32, float32, on the CPU (and CUDA when present).
+Each method runs in its own subprocess for the memory figure (peak RSS above the process's
+baseline on CPU, ``torch.cuda.max_memory_allocated`` on CUDA); times are medians of repeated runs.
+
+    python benchmarks/lrp_speed.py [--batch 32] [--repeats 5] [--threads N]
+
+Writes ``benchmarks/results/lrp_speed.json`` and ``benchmarks/results/lrp_speed.md``.
+Targets (DESIGN.md / issue 2): ε composite ≤ 1.15× the gradient and ≥ 2× faster than Zennit;
+paper γ composite ≤ 1.6× the gradient; peak memory ≤ 1.5× the gradient's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from lrp_utils.io import atomic_write, write_json  # noqa: E402
+from lrp_utils.lrp import Composite, Epsilon, explain, paper_composite  # noqa: E402
+
+METHODS = ["gradient", "ours_epsilon", "ours_gamma", "zennit_epsilon", "zennit_gamma"]
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def becker_alexnet() -> nn.Module:
+    """The library's AlexNet when available; otherwise the same Caffe layout built here."""
+    try:
+        from lrp_utils.models import AlexNet
+
+        return AlexNet(num_classes=2)
+    except ImportError:  # pragma: no cover - only before lrp_utils.models exists
+        return nn.Sequential(
+            nn.Conv2d(1, 96, 11, stride=4), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Flatten(), nn.Linear(9216, 1024), nn.ReLU(), nn.Dropout(),
+            nn.Linear(1024, 1024), nn.ReLU(), nn.Dropout(), nn.Linear(1024, 2),
+        )
+
+
+def zennit_composite(model: nn.Module, composite: Composite):
+    """The Zennit composite applying the same rule to each layer as ``composite`` does."""
+    from zennit import composites as zcomp
+    from zennit import rules as zr
+    from zennit import types as zt
+
+    from lrp_utils.lrp import Gamma, Zero
+
+    def convert(rule):
+        if isinstance(rule, Gamma):
+            return zr.Gamma(rule.gamma, stabilizer=rule.stabilizer)
+        if isinstance(rule, Zero):
+            return zr.Epsilon(1e-30)
+        return zr.Epsilon(rule.epsilon)
+
+    table = composite.resolve(model)
+    name_map = [((name,), convert(rule)) for name, rule in table.items()]
+    return zcomp.MixedComposite(
+        [zcomp.NameMapComposite(name_map), zcomp.LayerMapComposite([(zt.Activation, zr.Pass()), (zt.AvgPool, zr.Norm())])]
+    )
+
+
+def make_runner(method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor):
+    """A no-argument callable computing one batch of relevance (or the input gradient)."""
+    composites = {"epsilon": Composite.uniform(Epsilon(0.25)), "gamma": paper_composite("gamma")}
+    if method == "gradient":
+
+        def run():
+            leaf = x.detach().requires_grad_()
+            logits = model(leaf)
+            (grad,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), leaf)
+            return leaf.detach() * grad
+
+        return run
+    kind, name = method.split("_")
+    if kind == "ours":
+        return lambda: explain(model, x, target, composites[name])
+    zcomposite = zennit_composite(model, composites[name])
+
+    def run_zennit():
+        leaf = x.detach().requires_grad_()
+        with zcomposite.context(model) as modified:
+            logits = modified(leaf)
+            seed = torch.zeros_like(logits).scatter_(1, target[:, None], 1.0) * logits.detach()
+            (relevance,) = torch.autograd.grad(logits, leaf, seed)
+        return relevance
+
+    return run_zennit
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(method: str, device: str, batch: int, repeats: int, threads: int) -> dict:
+    """Time ``method`` (median of ``repeats`` after one warm-up) and record its peak memory."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = becker_alexnet().to(device).eval()
+    x = -80 * torch.rand(batch, 1, 227, 227, device=device)
+    target = torch.randint(2, (batch,), device=device)
+    run = make_runner(method, model, x, target)
+    synchronize(device)
+    baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        baseline_cuda = torch.cuda.memory_allocated()
+    run()  # warm-up, also the memory measurement
+    synchronize(device)
+    if device == "cuda":
+        peak = torch.cuda.max_memory_allocated() - baseline_cuda
+    else:
+        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_rss) * 1024
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        run()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return {"median_s": statistics.median(times), "times_s": times, "peak_bytes": peak}
+
+
+def in_subprocess(method: str, device: str, args) -> dict:
+    command = [sys.executable, __file__, "--worker", method, "--device", device, "--batch", str(args.batch),
+               "--repeats", str(args.repeats), "--threads", str(args.threads)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# LRP speed ({report['machine']}, torch {report['torch']}, batch {report['batch']}, float32)", ""]
+    for device, rows in report["devices"].items():
+        lines += [f"## {device}", "", "| method | median s | × gradient | peak MiB | memory × gradient |", "|---|---|---|---|---|"]
+        for method, row in rows.items():
+            lines.append(
+                f"| {method} | {row['median_s']:.3f} | {row['time_ratio']:.2f} | {row['peak_bytes'] / 2**20:.0f} "
+                f"| {row['memory_ratio']:.2f} |"
+            )
+        lines += ["", "Speed-up over Zennit: ε {:.2f}×, γ {:.2f}×".format(
+            rows["zennit_epsilon"]["median_s"] / rows["ours_epsilon"]["median_s"],
+            rows["zennit_gamma"]["median_s"] / rows["ours_gamma"]["median_s"]), ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: both where available)")
+    parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(measure(args.worker, args.device, args.batch, args.repeats, args.threads)))
+        return
+    devices = [args.device] if args.device else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
+              "batch": args.batch, "threads": args.threads, "devices": {}}
+    for device in devices:
+        rows = {}
+        for method in METHODS:
+            print(f"{device}: {method} ...", file=sys.stderr, flush=True)
+            rows[method] = in_subprocess(method, device, args)
+        for row in rows.values():
+            row["time_ratio"] = row["median_s"] / rows["gradient"]["median_s"]
+            row["memory_ratio"] = row["peak_bytes"] / rows["gradient"]["peak_bytes"]
+        report["devices"][device] = rows
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    write_json(RESULTS / "lrp_speed.json", report)
+    with atomic_write(RESULTS / "lrp_speed.md", "w") as handle:
+        handle.write(markdown(report) + "\n")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
