@@ -142,7 +142,10 @@ def measure(method: str, device: str, batch: int, repeats: int, threads: int) ->
 def in_subprocess(method: str, device: str, args) -> dict:
     command = [sys.executable, __file__, "--worker", method, "--device", device, "--batch", str(args.batch),
                "--repeats", str(args.repeats), "--threads", str(args.threads)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    # A fixed mmap threshold makes glibc return every large block to the OS when it is freed, so the
+    # peak RSS follows the live tensors instead of the allocator's caching.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 

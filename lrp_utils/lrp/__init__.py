@@ -5,7 +5,7 @@
 """
 
 from .composites import PAPER_COMPOSITES, Composite, FirstLayers, LastLayers, paper_composite
-from .explain import SUPPORTED_TYPES, explain
+from .attribution import SUPPORTED_TYPES, explain
 from .layers import Add
 from .rules import Epsilon, Gamma, Norm, Pass, Rule, ZBox, Zero
 

@@ -133,13 +133,17 @@ class Epsilon(Rule):
         return z / stabilize(z, self.epsilon)
 
     def scale_gradient(self, y: torch.Tensor) -> None:
-        """Multiply the gradient at ``y`` by :meth:`factor` of ``y``, computed in the backward pass."""
+        """Multiply the gradient at a ReLU output ``y ≥ 0`` by ``y / (y + ε)``, in the backward pass
+        (with a single new tensor, so the backward pass's peak memory hardly moves)."""
         version = y._version
 
         def hook(grad):
             if y._version != version:
                 raise RuntimeError("LRP: a ReLU output was modified in place after the ReLU; use inplace=False")
-            return grad * self.factor(y.detach())
+            values = y.detach()
+            scaled = values + self.epsilon
+            torch.div(values, scaled, out=scaled)
+            return scaled.mul_(grad)
 
         y.register_hook(hook)
 
