@@ -9,8 +9,6 @@ PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 PROFILE ?= cpu
-# The torch trio must match; torchvision is needed only by the test oracle Zennit.
-TORCH_TRIO := torch==2.9.1 torchaudio==2.9.1 torchvision==0.24.1
 
 .PHONY: all install test book benchmark clean distclean
 
@@ -21,9 +19,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# Re-install whenever the package list changes.
+# Re-install whenever the package list changes. pyproject.toml pins the torch trio
+# (torch/torchaudio 2.9.1, torchvision 0.24.1 for the test oracle Zennit) and jupyter-book<2.
 $(STAMP): $(PY) pyproject.toml
-	$(PIP) install --progress-bar off $(TORCH_TRIO)
 	$(PIP) install --progress-bar off -e '.[test,book]'
 	@touch $(STAMP)
 
@@ -33,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 book: $(STAMP)
-	$(PY) -m jupyter_book.cli.main build . --path-output . -W --keep-going
+	$(VENV)/bin/jupyter-book build . --path-output . -W --keep-going
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/lrp_speed.py
