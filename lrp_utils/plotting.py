@@ -1,0 +1,168 @@
+"""Figures of the report: spectrograms, LRP heatmaps, overlays, flipping curves, training curves.
+
+One style everywhere (:func:`use_style`). Heatmaps use the paper's convention: red for positive
+relevance (evidence for the explained class), blue for negative, white for zero, on a colour scale
+symmetric around zero (Sarvaš, Figures 1, 8, 9, 11). Every function draws into a given matplotlib
+``Axes`` and returns what it drew, so notebooks compose figures freely.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+
+from lrp_utils.data.features import BECKER_NOVERLAP, BECKER_NPERSEG, BECKER_RATE
+
+#: Colour map of relevance heatmaps: blue (negative) - white (0) - red (positive).
+RELEVANCE_CMAP = "bwr"
+#: Colour map of spectrograms and filter banks.
+SPECTROGRAM_CMAP = "magma"
+#: Fundamental-frequency ranges of adult voices (Traunmüller & Eriksson 1995), Hz.
+F0_RANGES = {"male": (85.0, 155.0), "female": (165.0, 255.0)}
+
+
+def use_style() -> None:
+    """The report's matplotlib/seaborn style (call once per notebook)."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="white", font_scale=0.95)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "image.interpolation": "nearest"})
+
+
+def _array(values) -> np.ndarray:
+    """A 2-D numpy array from a tensor/array with optional leading singleton dimensions."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    values = np.asarray(values, dtype=float)
+    while values.ndim > 2 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim != 2:
+        raise ValueError(f"expected one 2-D map (frequency x time), got shape {values.shape}")
+    return values
+
+
+def becker_extent() -> tuple[float, float, float, float]:
+    """``(t0, t1, f0, f1)`` of a 227 x 227 Becker spectrogram in seconds and Hz.
+
+    Rows are STFT bins ``k · 8000 / 455`` Hz (k = 0..226); columns are frames 2..228 of
+    ``scipy.signal.stft`` with hop ``455 - 420 = 35`` samples, centred at ``j · 35 / 8000`` s.
+    """
+    hop = BECKER_NPERSEG - BECKER_NOVERLAP
+    bin_hz = BECKER_RATE / BECKER_NPERSEG
+    return (2 - 0.5) * hop / BECKER_RATE, (228 + 0.5) * hop / BECKER_RATE, -0.5 * bin_hz, 226.5 * bin_hz
+
+
+def becker_frequencies() -> np.ndarray:
+    """Centre frequency (Hz) of each of the 227 rows of a Becker spectrogram."""
+    return np.arange(227) * BECKER_RATE / BECKER_NPERSEG
+
+
+def _image(ax: Axes, values: np.ndarray, kind: str, **kwargs):
+    if kind == "becker":
+        image = ax.imshow(values, origin="lower", aspect="auto", extent=becker_extent(), **kwargs)
+        ax.set(xlabel="time (s)", ylabel="frequency (Hz)")
+    elif kind == "fbank":
+        image = ax.imshow(values, origin="lower", aspect="auto",
+                          extent=(0, values.shape[1] * 0.01, -0.5, values.shape[0] - 0.5), **kwargs)
+        ax.set(xlabel="time (s)", ylabel="mel filter")
+    else:
+        raise ValueError(f"kind must be 'becker' or 'fbank', got {kind!r}")
+    return image
+
+
+def plot_spectrogram(ax: Axes, spectrogram, kind: str = "becker", title: str | None = None, colorbar: bool = True):
+    """A Becker spectrogram (dB re max) or a Kaldi filter bank."""
+    values = _array(spectrogram)
+    image = _image(ax, values, kind, cmap=SPECTROGRAM_CMAP)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label="dB re max" if kind == "becker" else "log energy (mean-normalised)")
+    if title:
+        ax.set_title(title)
+    return image
+
+
+def symmetric_norm(relevance, quantile: float = 1.0) -> Normalize:
+    """A colour scale symmetric around zero, up to the ``quantile`` of |relevance| (1 = max)."""
+    values = np.abs(_array(relevance))
+    limit = float(np.quantile(values, quantile)) if values.size else 0.0
+    limit = limit if limit > 0 else 1.0
+    return Normalize(vmin=-limit, vmax=limit)
+
+
+def plot_relevance(ax: Axes, relevance, kind: str = "becker", title: str | None = None,
+                   colorbar: bool = True, quantile: float = 1.0):
+    """An LRP heatmap: red positive, blue negative, symmetric scale (Figure 1)."""
+    values = _array(relevance)
+    image = _image(ax, values, kind, cmap=RELEVANCE_CMAP, norm=symmetric_norm(values, quantile))
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label="relevance")
+    if title:
+        ax.set_title(title)
+    return image
+
+
+def plot_overlay(ax: Axes, spectrogram, relevance, kind: str = "becker", title: str | None = None,
+                 quantile: float = 0.999):
+    """Relevance over the grey spectrogram; transparency grows towards zero relevance (Figure 2)."""
+    background = _array(spectrogram)
+    values = _array(relevance)
+    _image(ax, background, kind, cmap="Greys_r")
+    norm = symmetric_norm(values, quantile)
+    colours = plt.get_cmap(RELEVANCE_CMAP)(norm(values))
+    colours[..., 3] = np.clip(np.abs(values) / norm.vmax, 0, 1)
+    image = _image(ax, colours, kind)
+    if title:
+        ax.set_title(title)
+    return image
+
+
+def plot_flipping_curves(ax: Axes, curves: Mapping[str, object], metric: str = "accuracy", title: str | None = None,
+                         chance: float | None = None):
+    """Accuracy (or mean target logit) against the percentage of bins flipped (Figures 3, 4, 6).
+
+    ``curves`` maps a legend label to a :class:`~lrp_utils.evaluation.FlippingCurve`.
+    """
+    for label, curve in curves.items():
+        ax.plot(100 * np.asarray(curve.fractions), getattr(curve, metric), marker="o", markersize=3, label=label)
+    if chance is not None and metric == "accuracy":
+        ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set(xlabel="bins flipped (%)", ylabel="test accuracy" if metric == "accuracy" else "mean target logit")
+    ax.legend(frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_band_relevance(ax: Axes, mean_relevance: Mapping[str, Sequence[float]], title: str | None = None,
+                        max_hz: float | None = 1000.0):
+    """Mean relevance per frequency row of Becker spectrograms, one line per group, with the
+    typical f0 ranges of male and female voices shaded."""
+    frequencies = becker_frequencies()
+    for (label, values), colour in zip(mean_relevance.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
+        ax.plot(frequencies, np.asarray(values, dtype=float), label=label, color=colour)
+    for (group, (low, high)), colour in zip(F0_RANGES.items(), ("tab:blue", "tab:red")):
+        ax.axvspan(low, high, color=colour, alpha=0.12, label=f"typical {group} f0")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set(xlabel="frequency (Hz)", ylabel="mean relevance", xlim=(0, max_hz or frequencies[-1]))
+    ax.legend(frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_training_history(axes: Sequence[Axes], history: Sequence[Mapping], title: str | None = None):
+    """Loss and accuracy per epoch for the training and validation splits (two axes)."""
+    epochs = [record["epoch"] for record in history]
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for split in ("train", "validation"):
+            ax.plot(epochs, [record[split][metric] for record in history], marker="o", markersize=3, label=split)
+        ax.set(xlabel="epoch", ylabel=metric)
+        ax.legend(frameon=False)
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes

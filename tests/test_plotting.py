@@ -1,0 +1,69 @@
+"""The report's figures: axes, colour scales and errors (rendered with the Agg backend)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib import pyplot as plt  # noqa: E402
+
+from lrp_utils import plotting  # noqa: E402
+
+
+def test_becker_axes_follow_the_stft_grid():
+    t0, t1, f0, f1 = plotting.becker_extent()
+    assert t0 == pytest.approx(1.5 * 35 / 8000) and t1 == pytest.approx(228.5 * 35 / 8000)
+    frequencies = plotting.becker_frequencies()
+    assert len(frequencies) == 227 and frequencies[1] == pytest.approx(8000 / 455)
+    assert f0 == pytest.approx(-0.5 * 8000 / 455) and f1 == pytest.approx(226.5 * 8000 / 455)
+
+
+def test_relevance_scale_is_symmetric_and_red_means_positive():
+    relevance = torch.zeros(1, 227, 227)
+    relevance[0, 10, 10], relevance[0, 20, 20] = 3.0, -1.0
+    fig, ax = plt.subplots()
+    image = plotting.plot_relevance(ax, relevance)
+    assert image.norm.vmin == -3.0 and image.norm.vmax == 3.0
+    red = image.cmap(image.norm(3.0))
+    assert red[0] > 0.9 and red[2] < 0.1  # bwr: the maximum is red
+    plt.close(fig)
+
+
+def test_overlay_is_transparent_where_relevance_is_zero():
+    spectrogram = -80 * np.random.default_rng(0).random((227, 227))
+    relevance = np.zeros((227, 227))
+    relevance[5, 5] = 1.0
+    fig, ax = plt.subplots()
+    image = plotting.plot_overlay(ax, spectrogram, relevance, quantile=1.0)
+    alpha = image.get_array()[..., 3]
+    assert alpha[5, 5] == 1.0 and alpha.sum() == 1.0
+    plt.close(fig)
+
+
+def test_curves_band_and_history_plots_draw_their_data():
+    class Curve:
+        fractions, accuracy, mean_logit = (0.0, 0.01), (0.9, 0.5), (2.0, 1.0)
+
+    fig, axes = plt.subplots(1, 4)
+    plotting.plot_flipping_curves(axes[0], {"LRP": Curve()}, chance=0.5)
+    assert list(axes[0].lines[0].get_xdata()) == [0.0, 1.0]
+    plotting.plot_band_relevance(axes[1], {"female": np.ones(227)})
+    assert len(axes[1].lines[0].get_xdata()) == 227
+    history = [{"epoch": e, "train": {"loss": 1 / e, "accuracy": 0.5}, "validation": {"loss": 1.0, "accuracy": 0.6}}
+               for e in (1, 2)]
+    plotting.plot_training_history(axes[2:], history)
+    assert list(axes[3].lines[1].get_ydata()) == [0.6, 0.6]
+    plt.close(fig)
+
+
+def test_bad_shapes_and_kinds_are_named():
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match="one 2-D map"):
+        plotting.plot_relevance(ax, np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="kind must be 'becker' or 'fbank'"):
+        plotting.plot_spectrogram(ax, np.zeros((4, 4)), kind="mel")
+    plt.close(fig)
