@@ -10,7 +10,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: all install test book benchmark clean distclean
+.PHONY: all install test book benchmark chromium clean distclean
 
 all: test
 
@@ -27,11 +27,24 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
-	$(PY) -m pytest
+# The smoke-profile book that the browser check and nbval look at (kept apart from _build/html).
+TEST_BOOK := _build/test
+
+test: $(STAMP) chromium
+	$(PY) book/build.py --profile smoke --output $(TEST_BOOK)
+	SPEECH_LRP_BOOK_HTML=$(TEST_BOOK)/html $(PY) -m pytest tests --nbval-lax --sanitize-with tests/nbval/sanitize.cfg
+
+# Debian's Chromium for the rendered-book check, where apt-get is available (as on CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "note: Chromium is not installed and cannot be installed here; the browser check will be skipped (install the 'chromium' package to enable it)"; \
+	  fi; }
 
 book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . --path-output . -W --keep-going
+	$(PY) book/build.py --profile $(PROFILE)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/lrp_speed.py

@@ -1,0 +1,142 @@
+"""Build the book: execute every notebook with papermill for one profile, then run Jupyter Book.
+
+    python book/build.py [--profile cpu] [--device auto] [--data-dir PATH] [--only 01,03]
+                         [--output _build] [--no-html]
+
+The book's sources (``_config.yml``, ``_toc.yml``, ``book/*.md``, the bibliography) are staged in
+``OUTPUT/source/``; the executed notebooks are written there, to ``book/executed/`` (atomically:
+a failed notebook stops the build with its error and leaves no half-written chapter). Its
+``run.md`` records the profile, corpus, device, commit and the time each notebook took, and is
+included on the book's first page. Jupyter Book 1 then builds ``OUTPUT/html`` from the staged
+copy with execution off and warnings as errors. ``make book PROFILE=...`` calls this script with
+the default output (``_build/html``); ``make test`` builds the smoke book into ``_build/test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from lrp_utils.io import atomic_write  # noqa: E402
+
+NOTEBOOKS = REPO / "notebooks"
+#: The book's sources besides the notebooks, relative to the repository.
+SOURCES = ["_config.yml", "_toc.yml", "book/intro.md", "book/running.md", "book/bibliography.md",
+           "book/references.bib"]
+
+
+def notebooks(only: str | None) -> list[Path]:
+    """The chapter notebooks in order, optionally only those whose names start with ``only``'s items."""
+    found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        prefixes = tuple(item.strip() for item in only.split(","))
+        found = [path for path in found if path.name.startswith(prefixes)]
+        if not found:
+            raise SystemExit(f"--only {only!r} matches no notebook in {NOTEBOOKS}")
+    return found
+
+
+def stage_sources(stage: Path) -> Path:
+    """Copy the book's static sources into ``stage``; return the folder for executed notebooks."""
+    for name in SOURCES:
+        (stage / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, stage / name)
+    executed = stage / "book" / "executed"
+    executed.mkdir(parents=True, exist_ok=True)
+    return executed
+
+
+def execute(notebook: Path, parameters: dict, executed: Path) -> float:
+    """Run one notebook with papermill into ``executed``; return the seconds it took."""
+    import papermill
+
+    target = executed / notebook.name
+    partial = executed / f".{notebook.stem}.partial.ipynb"
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(notebook), str(partial), parameters=parameters, cwd=str(REPO),
+                                   kernel_name="python3", progress_bar=True)
+    except papermill.PapermillExecutionError as error:
+        raise SystemExit(f"{notebook.name} failed (its partial output: {partial}):\n{error}") from None
+    os.replace(partial, target)
+    return time.perf_counter() - started
+
+
+def corpus_description(profile: str, data_dir: str | None) -> str:
+    """Which corpus the profile resolved to (the notebooks have created or found it by now)."""
+    from lrp_utils.profiles import get_profile
+    from lrp_utils.training import resolve_corpus
+
+    root, kind = resolve_corpus(get_profile(profile, **({"data_dir": data_dir} if data_dir else {})), progress=False)
+    return f"{kind} (`{root}`)"
+
+
+def write_run_record(executed: Path, profile: str, device: str, data_dir: str | None,
+                     timings: dict[str, float]) -> None:
+    """``run.md`` beside the executed notebooks: what produced this book (shown on its first page)."""
+    from lrp_utils.report import git_commit
+
+    lines = [
+        f"This book was built with profile **`{profile}`** on the **{corpus_description(profile, data_dir)}** "
+        f"corpus, device `{device}`, from commit `{git_commit()}` on {time.strftime('%Y-%m-%d')}.",
+        "",
+        "| chapter | execution time |",
+        "| --- | --- |",
+        *(f"| `{name}` | {seconds / 60:.1f} min |" for name, seconds in timings.items()),
+        f"| total | {sum(timings.values()) / 60:.1f} min |",
+    ]
+    with atomic_write(executed / "run.md", "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def build_html(stage: Path, output: Path) -> Path:
+    """Jupyter Book 1 over the staged sources into ``output/html``; warnings are errors."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    # jupyter-book writes to PATH_OUTPUT/_build/html; build beside and move into place
+    work = output / "jupyter-book"
+    command = [str(jupyter_book), "build", str(stage), "--path-output", str(work), "-W", "--keep-going"]
+    subprocess.run(command, check=True)
+    html = output / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    os.replace(work / "_build" / "html", html)
+    return html
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="cpu", help="smoke | cpu | paper (default: cpu)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
+    parser.add_argument("--data-dir", default=None, help="a local AudioMNIST copy (default: the profile's corpus)")
+    parser.add_argument("--only", default=None, help="comma-separated notebook prefixes, e.g. 01,03")
+    parser.add_argument("--output", default=str(REPO / "_build"), help="where source/ and html/ go (default: _build)")
+    parser.add_argument("--no-html", action="store_true", help="execute the notebooks only")
+    args = parser.parse_args()
+
+    from lrp_utils.profiles import get_profile
+
+    get_profile(args.profile)  # a wrong profile fails before anything runs
+    parameters = {"profile": args.profile, "device": args.device, "data_dir": args.data_dir}
+    output = Path(args.output).resolve()
+    stage = output / "source"
+    executed = stage_sources(stage)
+    timings = {}
+    for notebook in notebooks(args.only):
+        print(f"== {notebook.name} (profile {args.profile})", flush=True)
+        timings[notebook.stem] = execute(notebook, parameters, executed)
+        print(f"   {timings[notebook.stem] / 60:.1f} min", flush=True)
+    write_run_record(executed, args.profile, args.device, args.data_dir, timings)
+    if not args.no_html:
+        print(f"book: {build_html(stage, output) / 'index.html'}")
+
+
+if __name__ == "__main__":
+    main()

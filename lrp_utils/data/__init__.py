@@ -1,0 +1,46 @@
+"""Corpora, features, splits and caches: everything the experiments eat (DESIGN.md, section 2).
+
+- :mod:`~lrp_utils.data.audio`      -- :func:`read_wav`, :func:`write_wav`
+- :mod:`~lrp_utils.data.synthetic`  -- the synthetic AudioMNIST-format corpus (source-filter model)
+- :mod:`~lrp_utils.data.corpus`     -- :class:`Recording`, loaders, verification, :func:`ensure_corpus`
+- :mod:`~lrp_utils.data.features`   -- Becker spectrogram, Kaldi filterbank
+- :mod:`~lrp_utils.data.splits`     -- Becker's gender folds, speaker-ID splits by repetition
+- :mod:`~lrp_utils.data.cache`      -- feature caches under ``artifacts/cache``
+- :mod:`~lrp_utils.data.datasets`   -- :class:`FeatureDataset`, :func:`gender_datasets`, :func:`speaker_datasets`
+"""
+
+from lrp_utils.data.audio import read_wav, write_wav
+from lrp_utils.data.cache import cached_features, corpus_fingerprint
+from lrp_utils.data.corpus import (
+    CorpusReport,
+    Recording,
+    ensure_corpus,
+    load_audiomnist,
+    load_fsdd,
+    read_meta,
+    verify_audiomnist,
+    verify_fsdd,
+)
+from lrp_utils.data.datasets import FeatureDataset, GENDER_LABELS, balanced_subset, gender_datasets, speaker_datasets
+from lrp_utils.data.errors import AudioFileError, CorpusError
+from lrp_utils.data.features import (
+    BeckerFeature,
+    FbankFeature,
+    amplitude_to_db,
+    becker_offset,
+    becker_spectrogram,
+    fbank,
+    random_offsets,
+    resampled_length,
+)
+from lrp_utils.data.splits import GENDER_FOLDS, gender_split, repetition_split, speaker_split
+from lrp_utils.data.synthetic import AUDIOMNIST_FEMALE_SPEAKERS, synthesize_corpus
+
+__all__ = [
+    "AUDIOMNIST_FEMALE_SPEAKERS", "AudioFileError", "BeckerFeature", "CorpusError", "CorpusReport",
+    "FbankFeature", "FeatureDataset", "GENDER_FOLDS", "GENDER_LABELS", "Recording", "amplitude_to_db",
+    "balanced_subset", "becker_offset", "becker_spectrogram", "cached_features", "corpus_fingerprint",
+    "ensure_corpus", "fbank", "gender_datasets", "gender_split", "load_audiomnist", "load_fsdd",
+    "random_offsets", "read_meta", "read_wav", "repetition_split", "resampled_length", "speaker_datasets",
+    "speaker_split", "synthesize_corpus", "verify_audiomnist", "verify_fsdd", "write_wav",
+]

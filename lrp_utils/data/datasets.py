@@ -1,0 +1,119 @@
+"""Torch datasets of cached features, and the two experiments' train/validation/test sets.
+
+- :func:`gender_datasets`: Becker spectrograms (1x227x227) of Becker's gender folds, label 0 = male,
+  1 = female (Becker's convention: ``0 if gender == "male" else 1``).
+- :func:`speaker_datasets`: Kaldi filterbanks (1x64xframes) split by repetition index, label = index
+  of the speaker in the returned sorted list of speaker names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from lrp_utils.data.cache import cached_features
+from lrp_utils.data.corpus import Recording, load_audiomnist, load_fsdd
+from lrp_utils.data.features import BeckerFeature, FbankFeature
+from lrp_utils.data.splits import SPLITS, gender_split, speaker_split
+
+#: Gender labels of the gender experiment.
+GENDER_LABELS = {"male": 0, "female": 1}
+
+
+class FeatureDataset(Dataset):
+    """Serves ``(feature, label)``: a ``float32`` tensor with a leading channel axis of 1, and an
+    ``int64`` scalar tensor.
+
+    ``features`` is any array indexable along its first axis (typically a cache's memory map);
+    ``recordings[i]`` tells where item ``i`` came from.
+    """
+
+    def __init__(self, features: np.ndarray, labels: Sequence[int], recordings: Sequence[Recording] = ()):
+        if len(features) != len(labels) or (recordings and len(recordings) != len(labels)):
+            raise ValueError(f"FeatureDataset: {len(features)} features, {len(labels)} labels and "
+                             f"{len(recordings)} recordings must agree.")
+        self.features = features
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.recordings = list(recordings)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        feature = torch.from_numpy(np.array(self.features[index], dtype=np.float32))[None]
+        return feature, torch.tensor(self.labels[index], dtype=torch.int64)
+
+
+def balanced_subset(recordings: Sequence[Recording], limit: int | None, seed: int, by: str) -> list[Recording]:
+    """At most ``limit`` recordings, drawn evenly (round robin) from the groups of attribute ``by``.
+
+    Each group is shuffled by ``numpy.random.default_rng(seed)``; the result is sorted. ``None``
+    or a limit at least the size returns all recordings.
+    """
+    if limit is None or limit >= len(recordings):
+        return sorted(recordings, key=Recording.sort_key)
+    if limit < 1:
+        raise ValueError(f"limit={limit} must be a positive number of recordings.")
+    rng = np.random.default_rng(seed)
+    groups: dict[str, list[Recording]] = {}
+    for recording in sorted(recordings, key=Recording.sort_key):
+        groups.setdefault(getattr(recording, by), []).append(recording)
+    queues = [[group[i] for i in rng.permutation(len(group))] for _, group in sorted(groups.items())]
+    chosen: list[Recording] = []
+    while len(chosen) < limit:
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop())
+    return sorted(chosen, key=Recording.sort_key)
+
+
+def gender_datasets(corpus_root: str | os.PathLike, fold: int = 0, seed: int = 0,
+                    cache_dir: str | os.PathLike | None = None, limit_per_split: int | None = None,
+                    progress: bool = True, workers: int = 2) -> dict[str, FeatureDataset]:
+    """Becker-spectrogram datasets of gender fold ``fold`` of an AudioMNIST-format corpus.
+
+    ``seed`` draws the embedding offsets (and the subset when ``limit_per_split`` is given: at most
+    that many recordings per split, half of each gender). Labels: 0 = male, 1 = female.
+    """
+    splits = gender_split(load_audiomnist(corpus_root), fold)
+    extractor = BeckerFeature(seed=seed)
+    datasets = {}
+    for name in SPLITS:
+        recordings = balanced_subset(splits[name], limit_per_split, seed, by="gender")
+        features = cached_features(recordings, extractor, cache_dir, progress, workers)
+        datasets[name] = FeatureDataset(features, [GENDER_LABELS[r.gender] for r in recordings], recordings)
+    return datasets
+
+
+def speaker_datasets(corpus_root: str | os.PathLike | None, frames: int, seed: int = 0,
+                     cache_dir: str | os.PathLike | None = None, loader: str = "audiomnist",
+                     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), num_mel_bins: int = 64,
+                     limit_per_split: int | None = None, progress: bool = True, workers: int = 2,
+                     ) -> tuple[dict[str, FeatureDataset], list[str]]:
+    """Filterbank datasets for speaker identification, split by repetition index (``fractions``).
+
+    ``loader`` is ``"audiomnist"`` (any AudioMNIST-format corpus) or ``"fsdd"`` (``corpus_root``
+    ``None`` means the shared copy). ``seed`` draws the subset when ``limit_per_split`` is given
+    (spread evenly over speakers). Returns the datasets and the sorted speaker names; label ``i``
+    means ``speaker_names[i]``.
+    """
+    if loader == "audiomnist":
+        recordings = load_audiomnist(corpus_root)
+    elif loader == "fsdd":
+        recordings = load_fsdd(corpus_root)
+    else:
+        raise ValueError(f"speaker_datasets: loader={loader!r}; use 'audiomnist' or 'fsdd'.")
+    speaker_names = sorted({r.speaker for r in recordings})
+    label_of = {name: i for i, name in enumerate(speaker_names)}
+    splits = speaker_split(recordings, fractions=fractions)
+    extractor = FbankFeature(frames=frames, num_mel_bins=num_mel_bins)
+    datasets = {}
+    for name in SPLITS:
+        chosen = balanced_subset(splits[name], limit_per_split, seed, by="speaker")
+        features = cached_features(chosen, extractor, cache_dir, progress, workers)
+        datasets[name] = FeatureDataset(features, [label_of[r.speaker] for r in chosen], chosen)
+    return datasets, speaker_names

@@ -1,0 +1,34 @@
+"""The paper's experiments (Sarvaš, sections 4.2 and 4.3) as library functions.
+
+- :func:`pixel_flipping` -- accuracy as the most relevant (or random) bins are set to a baseline
+  (section 4.2); :class:`FlippingCurve`, :func:`summarize_curves`.
+- :func:`moore_augment`, :func:`relevance_augmented_dataset` -- relevance-guided augmentation
+  (section 4.3).
+- :func:`table1` -- Table 1: accuracy at 0 % and 0.5 % flipped, per model, mean ± std over seeds.
+- :func:`run_augmentation_experiment` -- section 4.3 end to end for a profile (train, augment,
+  fine-tune through :mod:`lrp_utils.training`, Table 1).
+- Building blocks shared by all of them: :func:`flip_count`, :func:`bin_ranks`,
+  :func:`top_fraction_mask` (which bins), :func:`moore_mean` (the neighbourhood mean),
+  :func:`baseline_values`, :func:`explain_batched` (LRP for a whole set, in batches).
+"""
+
+from lrp_utils.evaluation.augmentation import moore_augment, relevance_augmented_dataset
+from lrp_utils.evaluation.experiment import AugmentationExperiment, run_augmentation_experiment
+from lrp_utils.evaluation.neighbourhood import moore_mean
+from lrp_utils.evaluation.pixel_flipping import (
+    BASELINES,
+    FlippingCurve,
+    baseline_values,
+    pixel_flipping,
+    summarize_curves,
+)
+from lrp_utils.evaluation.relevance import default_composite, explain_batch, explain_batched
+from lrp_utils.evaluation.selection import ORDERS, bin_ranks, flip_count, top_fraction_mask
+from lrp_utils.evaluation.table import table1
+
+__all__ = [
+    "AugmentationExperiment", "BASELINES", "FlippingCurve", "ORDERS", "baseline_values",
+    "bin_ranks", "default_composite", "explain_batch", "explain_batched", "flip_count",
+    "moore_augment", "moore_mean", "pixel_flipping", "relevance_augmented_dataset",
+    "run_augmentation_experiment", "summarize_curves", "table1", "top_fraction_mask",
+]

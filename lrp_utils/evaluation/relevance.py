@@ -1,0 +1,79 @@
+"""LRP relevance for a whole data set, in batches (used by section 4.2, 4.3 and Table 1).
+
+The relevance is always explained for the *true* class ``y`` (as the paper does for its heatmaps,
+pixel flipping and augmentation), by :func:`lrp_utils.lrp.explain`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from lrp_utils.evaluation._batching import batch_slices, compute_device
+from lrp_utils.evaluation._checks import check_batch_size, check_input, check_labels
+
+#: ``explain_fn(model, x, target, composite) -> relevance with x's shape``.
+ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, Any], torch.Tensor]
+
+
+def default_composite() -> Any:
+    """The composite used when none is given: uniform LRP-epsilon (see ``lrp_utils.lrp``)."""
+    from lrp_utils.lrp import Composite, Epsilon
+
+    return Composite.uniform(Epsilon())
+
+
+def resolve_explainer(composite: Any = None,
+                      explain_fn: ExplainFn | None = None) -> tuple[Any, ExplainFn]:
+    """Fill in the defaults: ``explain_fn`` -> :func:`lrp_utils.lrp.explain` and, only then,
+    ``composite`` -> :func:`default_composite` (a custom ``explain_fn`` gets ``composite`` as is)."""
+    if explain_fn is None:
+        from lrp_utils.lrp import explain as explain_fn
+
+        if composite is None:
+            composite = default_composite()
+    return composite, explain_fn
+
+
+def explain_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, composite: Any = None,
+                  explain_fn: ExplainFn | None = None) -> torch.Tensor:
+    """Relevance of one batch ``x`` for the classes ``y``, on ``x``'s device; checked.
+
+    Defaults as in :func:`resolve_explainer`.  The model must already be on the device of ``x``.
+    """
+    composite, explain_fn = resolve_explainer(composite, explain_fn)
+    relevance = explain_fn(model, x, y, composite)
+    if not isinstance(relevance, torch.Tensor) or relevance.shape != x.shape:
+        shape = tuple(relevance.shape) if isinstance(relevance, torch.Tensor) else type(relevance)
+        raise ValueError(f"explain_fn returned relevance of shape {shape} for x of shape "
+                         f"{tuple(x.shape)}; it must return one relevance value per input bin")
+    return relevance.detach()
+
+
+def explain_batched(model: nn.Module, x: torch.Tensor, y: torch.Tensor, composite: Any = None,
+                    batch_size: int = 64, explain_fn: ExplainFn | None = None,
+                    progress: bool | None = None) -> torch.Tensor:
+    """Relevance maps for all of ``x`` (target: the true labels ``y``), batch by batch.
+
+    Each batch is moved to the model's device (:func:`compute_device`) and explained there with
+    the model in ``eval`` mode (restored afterwards); the result has ``x``'s shape, dtype and
+    device.  See :func:`explain_batch` for ``composite`` and ``explain_fn``.
+    """
+    check_input(x)
+    check_labels(x, y)
+    batch_size = check_batch_size(batch_size)
+    composite, explain_fn = resolve_explainer(composite, explain_fn)
+    device = compute_device(model, x)
+    relevance = torch.empty_like(x)
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in batch_slices(x.shape[0], batch_size, "explaining", progress):
+            rel = explain_batch(model, x[batch].to(device), y[batch].to(device), composite,
+                                explain_fn)
+            relevance[batch] = rel.to(relevance.device, relevance.dtype)
+    finally:
+        model.train(was_training)
+    return relevance

@@ -1,0 +1,301 @@
+"""Experiment profiles: the one place where experiment sizes live (``DESIGN.md`` section 4).
+
+A :class:`Profile` is a frozen record of every size an experiment needs -- corpus, split, epochs,
+batch sizes, learning rates, seeds, pixel-flipping fractions, augmentation fraction, ResNet width
+and frames -- so that a notebook run is reproducible from its parameters alone.  Three are
+defined (:data:`PROFILES`):
+
+``smoke``
+    A small synthetic corpus and a few training steps: CI, nbval and quick checks.  Both models
+    train in under 2 minutes together on 2 CPU cores and beat chance; the whole book runs in
+    under 10 minutes.
+``cpu`` (the default)
+    AudioMNIST when present, else the full-size synthetic corpus (60 speakers x 10 digits x 50
+    repetitions): a laptop reproduction, the whole book in under 60 minutes on 2 CPU cores.
+``paper``
+    The paper's settings (Sarvaš, section 4: AudioMNIST, Becker's 6000/3000 split, 200 epochs,
+    Adam lr 1e-4) for one GPU.  Refuses the synthetic corpus unless ``allow_synthetic=True``.
+
+Any field can be overridden by name -- ``get_profile("cpu", alexnet_epochs=5)`` or
+``profile.with_overrides(seed=1)`` -- which is what papermill parameters do.  An unknown profile
+or field, or an impossible size (epochs < 1, a fraction outside [0, 1], ...), raises a
+:class:`ValueError` that names the culprit and lists what is valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Corpora a profile can ask for (``lrp_utils.data.ensure_corpus`` kinds).
+CORPORA = ("auto", "synthetic", "audiomnist", "fsdd")
+
+#: Named pixel-flipping baselines understood besides a number (``DESIGN.md`` section 2).
+FLIP_BASELINES = ("min", "local_mean")
+
+#: Weight initialisations of :class:`lrp_utils.models.AlexNet`.
+_ALEXNET_INITS = ("torch", "caffe")
+
+#: The paper's Figure 3: 0 to 10 % of the bins flipped.
+FIGURE3_FRACTIONS = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1)
+#: The paper's Figure 4: a zoom on 0 to 1 %.
+FIGURE4_FRACTIONS = (0.0, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.01)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every size of one experiment configuration (see the module docstring).
+
+    Attributes
+    ----------
+    name: profile name; also the folder ``artifacts/<name>/`` holding its products.
+    description: one line on what the profile is for.
+    corpus: ``auto`` (AudioMNIST if present, else synthetic), ``synthetic``, ``audiomnist`` or
+        ``fsdd`` (speaker ID only: FSDD has no female speakers).
+    synthetic_repetitions: repetitions per speaker and digit of the synthetic corpus
+        (AudioMNIST has 50).
+    data_dir: where the corpus lives or is generated (``None``: the data layer's default).
+    fold: Becker's gender split fold (12 train / 6 validation / 6 test speakers).
+    seed: the seed of the main run (data offsets, initialisation, shuffling, dropout).
+    seeds: the seeds of repeated runs (Table 1: mean ± std over them).
+    alexnet_epochs, alexnet_batch_size, alexnet_lr: AlexNet gender training (paper: 200 epochs,
+        lr 1e-4; Becker: batch 100).
+    alexnet_train_limit: use only this many training spectrograms (``None``: all 6000).
+    alexnet_init: ``torch`` or ``caffe`` weight initialisation (see
+        :class:`lrp_utils.models.AlexNet`).
+    finetune_epochs, finetune_lr: fine-tuning in the relevance-guided augmentation (section 4.3).
+    resnet_width: channels of the speaker ResNet's first stage (widths w, 2w, 4w, 8w).
+    resnet_frames: fbank frames (10 ms each) per speaker-ID input.
+    resnet_epochs, resnet_batch_size, resnet_lr: speaker ResNet training.
+    resnet_limit_per_split: at most this many utterances per speaker-ID split, drawn evenly over
+        the speakers (``None``: all; the split is 80/10/10 % of the repetitions).
+    flip_fractions: fractions of bins flipped in pixel flipping (Figure 3: 0 to 10 %).
+    flip_fractions_zoom: the zoom of Figure 4 (0 to 1 %).
+    flip_baseline: value a flipped bin is set to: a number in dB (the paper's literal 0, i.e. the
+        loudest value of a Becker spectrogram) or ``min`` / ``local_mean``.
+    augment_fraction: fraction of bins replaced by their neighbourhood mean in the augmentation
+        (the paper: 0.5 %).
+    explain_batch_size: batch size for relevance computations.
+    device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    mixed_precision: automatic mixed precision (float16 + GradScaler) on CUDA.
+    num_threads: torch CPU threads (``None``: leave torch's default).
+    allow_synthetic: let the ``paper`` profile run on the synthetic corpus.
+    """
+
+    name: str
+    description: str = ""
+    corpus: str = "auto"
+    synthetic_repetitions: int = 50
+    data_dir: str | None = None
+    fold: int = 0
+    seed: int = 0
+    seeds: tuple[int, ...] = (0, 1, 2)
+    alexnet_epochs: int = 3
+    alexnet_batch_size: int = 32
+    alexnet_lr: float = 1e-4
+    alexnet_train_limit: int | None = None
+    alexnet_init: str = "torch"
+    finetune_epochs: int = 1
+    finetune_lr: float = 1e-5
+    resnet_width: int = 16
+    resnet_frames: int = 64
+    resnet_epochs: int = 5
+    resnet_batch_size: int = 64
+    resnet_lr: float = 1e-3
+    resnet_limit_per_split: int | None = None
+    flip_fractions: tuple[float, ...] = FIGURE3_FRACTIONS
+    flip_fractions_zoom: tuple[float, ...] = FIGURE4_FRACTIONS
+    flip_baseline: float | str = 0.0
+    augment_fraction: float = 0.005
+    explain_batch_size: int = 32
+    device: str = "auto"
+    mixed_precision: bool = False
+    num_threads: int | None = None
+    allow_synthetic: bool = False
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # papermill hands lists where we store tuples
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                object.__setattr__(self, f.name, tuple(value))
+        _validate(self)
+
+    def with_overrides(self, **overrides: Any) -> "Profile":
+        """A copy with the named fields replaced (validated); an unknown field is a ValueError."""
+        unknown = sorted(set(overrides) - set(field_names()))
+        if unknown:
+            raise ValueError(f"unknown profile field(s) {', '.join(map(repr, unknown))}; valid "
+                             f"fields: {', '.join(field_names())}")
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as a JSON-serialisable dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def check_corpus(self, resolved_kind: str) -> None:
+        """Refuse a synthetic corpus for the ``paper`` profile unless ``allow_synthetic``.
+
+        ``resolved_kind`` is what ``corpus`` turned out to be (``auto`` resolves at run time).
+        """
+        if self.name == "paper" and resolved_kind == "synthetic" and not self.allow_synthetic:
+            raise ValueError(
+                "profile 'paper' reproduces the paper's numbers and needs the real AudioMNIST "
+                "corpus, but the corpus resolved to 'synthetic'; fetch AudioMNIST with "
+                "data_scripts (or set data_dir to a copy), or pass allow_synthetic=True to run "
+                "the paper's sizes on the synthetic corpus anyway")
+
+
+def field_names() -> tuple[str, ...]:
+    """Names of all :class:`Profile` fields, in declaration order."""
+    return tuple(f.name for f in dataclasses.fields(Profile))
+
+
+def _fail(profile: Profile, name: str, requirement: str) -> None:
+    raise ValueError(f"profile {profile.name!r}: {name} must be {requirement}, got "
+                     f"{getattr(profile, name)!r}; override it with a valid value")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate(p: Profile) -> None:
+    """Raise a ValueError naming the first impossible field of ``p``."""
+    if not isinstance(p.name, str) or not p.name or "/" in p.name:
+        _fail(p, "name", "a non-empty string without '/' (it names a folder)")
+    if p.corpus not in CORPORA:
+        _fail(p, "corpus", f"one of {', '.join(CORPORA)}")
+    if p.name == "paper" and p.corpus == "synthetic" and not p.allow_synthetic:
+        p.check_corpus("synthetic")
+    positive_ints = ("synthetic_repetitions", "alexnet_epochs", "alexnet_batch_size",
+                     "finetune_epochs", "resnet_width", "resnet_frames", "resnet_epochs",
+                     "resnet_batch_size", "explain_batch_size")
+    for name in positive_ints:
+        if not _is_int(getattr(p, name)) or getattr(p, name) < 1:
+            _fail(p, name, "a positive integer")
+    for name in ("fold", "seed"):
+        if not _is_int(getattr(p, name)) or getattr(p, name) < 0:
+            _fail(p, name, "a non-negative integer")
+    if not isinstance(p.seeds, tuple) or not p.seeds or not all(_is_int(s) and s >= 0 for s in p.seeds):
+        _fail(p, "seeds", "a non-empty list of non-negative integers")
+    for name in ("alexnet_train_limit", "resnet_limit_per_split", "num_threads"):
+        value = getattr(p, name)
+        if value is not None and (not _is_int(value) or value < 1):
+            _fail(p, name, "None or a positive integer")
+    for name in ("alexnet_lr", "finetune_lr", "resnet_lr"):
+        value = getattr(p, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
+                math.isfinite(value) and value > 0):
+            _fail(p, name, "a positive finite number")
+    if p.alexnet_init not in _ALEXNET_INITS:
+        _fail(p, "alexnet_init", f"one of {', '.join(_ALEXNET_INITS)}")
+    for name in ("flip_fractions", "flip_fractions_zoom"):
+        values = getattr(p, name)
+        if not isinstance(values, tuple) or not values or not all(_is_fraction(v) for v in values):
+            _fail(p, name, "a non-empty list of fractions in [0, 1] (0.01 = 1 % of the bins)")
+    if not _is_fraction(p.augment_fraction):
+        _fail(p, "augment_fraction", "a fraction in [0, 1] (the paper: 0.005 = 0.5 %)")
+    if isinstance(p.flip_baseline, str):
+        if p.flip_baseline not in FLIP_BASELINES:
+            _fail(p, "flip_baseline", f"a number (dB) or one of {', '.join(FLIP_BASELINES)}")
+    elif isinstance(p.flip_baseline, bool) or not isinstance(p.flip_baseline, (int, float)) \
+            or not math.isfinite(p.flip_baseline):
+        _fail(p, "flip_baseline", f"a finite number (dB) or one of {', '.join(FLIP_BASELINES)}")
+    if not isinstance(p.device, str) or not (
+            p.device in ("auto", "cpu", "cuda", "mps") or p.device.startswith("cuda:")):
+        _fail(p, "device", "one of auto, cpu, cuda, cuda:N, mps")
+    for name in ("mixed_precision", "allow_synthetic"):
+        if not isinstance(getattr(p, name), bool):
+            _fail(p, name, "True or False")
+    if p.data_dir is not None and not isinstance(p.data_dir, str):
+        object.__setattr__(p, "data_dir", str(p.data_dir))
+
+
+def _is_fraction(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and 0.0 <= value <= 1.0)
+
+
+#: The three profiles of ``DESIGN.md`` section 4; sizes justified in their descriptions and in
+#: ``lrp_utils/models/README_SECTION.md`` (measured on 2 CPU cores).
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="small synthetic corpus, a few training steps: CI, nbval, quick checks "
+                    "(whole book < 10 min on 2 CPU cores)",
+        corpus="synthetic",
+        synthetic_repetitions=10,
+        alexnet_train_limit=600,
+        seeds=(0, 1),
+        alexnet_epochs=2,
+        alexnet_batch_size=32,
+        alexnet_lr=1e-4,
+        finetune_epochs=1,
+        finetune_lr=1e-5,
+        resnet_width=8,
+        resnet_frames=48,
+        resnet_epochs=3,
+        resnet_batch_size=32,
+        resnet_lr=1e-3,
+        flip_fractions=(0.0, 0.005, 0.01, 0.05, 0.1),
+        flip_fractions_zoom=(0.0, 0.0025, 0.005, 0.0075, 0.01),
+        explain_batch_size=16,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        description="AudioMNIST if present, else the full-size synthetic corpus: a laptop "
+                    "reproduction (whole book < 60 min on 2 CPU cores)",
+        corpus="auto",
+        synthetic_repetitions=50,
+        seeds=(0, 1, 2),
+        alexnet_epochs=3,
+        alexnet_batch_size=32,
+        alexnet_lr=1e-4,
+        finetune_epochs=1,
+        finetune_lr=1e-5,
+        resnet_width=16,
+        resnet_frames=64,
+        resnet_epochs=5,
+        resnet_batch_size=64,
+        resnet_lr=1e-3,
+    ),
+    "paper": Profile(
+        name="paper",
+        description="the paper's settings (AudioMNIST, Becker's 6000/3000 split, 200 epochs, "
+                    "Adam lr 1e-4) for one GPU",
+        corpus="audiomnist",
+        synthetic_repetitions=50,
+        seeds=(0, 1, 2, 3, 4),
+        alexnet_epochs=200,
+        alexnet_batch_size=100,
+        alexnet_lr=1e-4,
+        alexnet_init="caffe",
+        finetune_epochs=10,
+        finetune_lr=1e-5,
+        resnet_width=32,
+        resnet_frames=100,
+        resnet_epochs=30,
+        resnet_batch_size=128,
+        resnet_lr=1e-3,
+        explain_batch_size=100,
+        mixed_precision=False,
+    ),
+}
+
+#: The profile used when none is named.
+DEFAULT_PROFILE = "cpu"
+
+
+def get_profile(name: str = DEFAULT_PROFILE, **overrides: Any) -> Profile:
+    """The profile called ``name`` with ``overrides`` applied (e.g. papermill parameters).
+
+    Raises a ValueError listing the valid profiles for an unknown ``name`` and the valid fields
+    for an unknown override.
+    """
+    if isinstance(name, Profile):
+        return name.with_overrides(**overrides)
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}")
+    return PROFILES[name].with_overrides(**overrides)

@@ -1,0 +1,59 @@
+"""FeatureDataset, gender_datasets and speaker_datasets on generated corpora (and FSDD)."""
+
+import numpy as np
+import pytest
+import torch
+
+from lrp_utils.data import FeatureDataset, balanced_subset, gender_datasets, load_audiomnist, speaker_datasets
+
+
+def test_gender_datasets_on_synthetic_fold(data_synthetic_60, tmp_path):
+    datasets = gender_datasets(data_synthetic_60, fold=1, seed=0, cache_dir=tmp_path, limit_per_split=8,
+                               progress=False, workers=1)
+    assert {k: len(v) for k, v in datasets.items()} == {"train": 8, "validation": 8, "test": 8}
+    x, y = datasets["train"][0]
+    assert x.shape == (1, 227, 227) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert -80.0 <= float(x.min()) and float(x.max()) == 0.0
+    for name, dataset in datasets.items():
+        labels = dataset.labels.tolist()
+        assert labels.count(1) == labels.count(0) == 4  # balanced
+        assert all(label == (r.gender == "female") for label, r in zip(labels, dataset.recordings))
+    test_speakers = {r.speaker for r in datasets["test"].recordings}
+    assert test_speakers <= {"36", "47", "56", "02", "44", "50"}  # Becker's fold 1 test speakers
+    full = gender_datasets(data_synthetic_60, fold=1, cache_dir=tmp_path, progress=False, workers=1)
+    assert [len(full[n]) for n in ("train", "validation", "test")] == [120, 60, 60]  # 1 repetition
+
+
+def test_speaker_datasets_labels_and_frames(data_synthetic_small, tmp_path):
+    datasets, names = speaker_datasets(data_synthetic_small, frames=40, cache_dir=tmp_path, progress=False,
+                                       workers=1)
+    assert names == ["01", "02", "03", "04"]
+    assert {k: len(v) for k, v in datasets.items()} == {"train": 120, "validation": 40, "test": 40}
+    x, y = datasets["train"][0]
+    assert x.shape == (1, 64, 40) and 0 <= int(y) < 4
+    for dataset in datasets.values():
+        assert all(names[label] == r.speaker for label, r in zip(dataset.labels, dataset.recordings))
+    reps = {name: {r.repetition for r in d.recordings} for name, d in datasets.items()}
+    assert not (reps["train"] & reps["validation"] or reps["train"] & reps["test"] or reps["validation"] & reps["test"])
+
+
+def test_speaker_datasets_on_fsdd(data_fsdd_root, tmp_path):
+    datasets, names = speaker_datasets(data_fsdd_root, frames=50, loader="fsdd", cache_dir=tmp_path,
+                                       limit_per_split=12, progress=False, workers=1)
+    assert names == ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
+    assert [len(d) for d in datasets.values()] == [12, 12, 12]
+    assert sorted(np.bincount(datasets["test"].labels, minlength=6)) == [2] * 6  # spread over speakers
+    with pytest.raises(ValueError, match="loader='timit'"):
+        speaker_datasets(data_fsdd_root, frames=50, loader="timit")
+
+
+def test_feature_dataset_and_subset(data_synthetic_small):
+    with pytest.raises(ValueError, match="must agree"):
+        FeatureDataset(np.zeros((3, 2, 2)), [0, 1])
+    dataset = FeatureDataset(np.arange(12, dtype=np.float64).reshape(3, 2, 2), [0, 1, 1])
+    x, y = dataset[2]
+    assert x.dtype == torch.float32 and x.shape == (1, 2, 2) and float(x[0, 1, 1]) == 11.0 and int(y) == 1
+    recordings = load_audiomnist(data_synthetic_small)
+    a = balanced_subset(recordings, 10, seed=0, by="gender")
+    assert a == balanced_subset(recordings, 10, seed=0, by="gender") != balanced_subset(recordings, 10, 1, "gender")
+    assert sum(r.gender == "female" for r in a) == 5

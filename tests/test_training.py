@@ -1,0 +1,275 @@
+"""Tests of lrp_utils.training (with lrp_utils.seeding and lrp_utils.devices)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from lrp_utils.devices import resolve_device
+from lrp_utils.profiles import get_profile
+from lrp_utils.seeding import derive_seed
+from lrp_utils.training import (CheckpointError, TrainConfig, checkpoint_path, ensure_trained,
+                                evaluate, finetune, history_path, load_checkpoint, load_trained,
+                                model_config, model_from_checkpoint, train)
+
+
+def _same_state(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _metrics(history: list[dict]) -> list:
+    return [(r["epoch"], r["train"], r["validation"]) for r in history]
+
+
+class _Untouchable(Dataset):
+    """A dataset that fails when read: proves that nothing was trained."""
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, index):
+        raise AssertionError("the data was read although a finished checkpoint exists")
+
+
+# --- training, selection, history -------------------------------------------------------------
+
+def test_training_learns_and_writes_history(tmp_path, models_tiny_datasets, models_tiny_config):
+    config = models_tiny_config(epochs=4)
+    result = train(config, models_tiny_datasets, tmp_path / "run.pt", progress=False)
+    assert result.completed and len(result.history) == 4
+    assert result.history[-1]["train"]["loss"] < result.history[0]["train"]["loss"]
+    assert result.test_metrics["accuracy"] > 1 / 3  # beats chance on held-out data
+    # model selection on validation accuracy (ties: lower loss)
+    keys = [(r["validation"]["accuracy"], -r["validation"]["loss"]) for r in result.history]
+    assert result.best_epoch == keys.index(max(keys))
+    assert _same_state(result.model.state_dict(), load_checkpoint(tmp_path / "run.pt")["model_state"])
+    record = json.loads(history_path(tmp_path / "run.pt").read_text())
+    assert record["completed"] and len(record["history"]) == 4
+    assert record["best_epoch"] == result.best_epoch + 1
+    assert record["fingerprint"] == config.fingerprint()
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path, models_tiny_datasets,
+                                                         models_tiny_config):
+    a = train(models_tiny_config(epochs=2), models_tiny_datasets, tmp_path / "a.pt", progress=False)
+    b = train(models_tiny_config(epochs=2), models_tiny_datasets, tmp_path / "b.pt", progress=False)
+    c = train(models_tiny_config(epochs=2, seed=1), models_tiny_datasets, tmp_path / "c.pt",
+              progress=False)
+    assert _same_state(a.last_state, b.last_state)
+    assert _metrics(a.history) == _metrics(b.history)
+    assert not _same_state(a.last_state, c.last_state)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, models_tiny_datasets,
+                                                       models_tiny_config):
+    config = models_tiny_config(epochs=3)
+    full = train(config, models_tiny_datasets, tmp_path / "full.pt", progress=False)
+
+    def interrupt(epoch, record):
+        if epoch == 1:
+            raise _Interrupt
+    with pytest.raises(_Interrupt):
+        train(config, models_tiny_datasets, tmp_path / "cut.pt", on_epoch_end=interrupt,
+              progress=False)
+    partial = load_checkpoint(tmp_path / "cut.pt")
+    assert not partial["completed"] and partial["epoch"] == 1
+    torch.manual_seed(1234)  # disturb the global generators between the two runs
+    resumed = train(config, models_tiny_datasets, tmp_path / "cut.pt", progress=False)
+    assert resumed.completed
+    assert _same_state(full.last_state, resumed.last_state)
+    assert _same_state(full.model.state_dict(), resumed.model.state_dict())
+    assert _metrics(full.history) == _metrics(resumed.history)
+    assert full.best_epoch == resumed.best_epoch
+
+
+def test_stop_after_epochs_then_resume(tmp_path, models_tiny_datasets, models_tiny_config):
+    config = models_tiny_config(epochs=2)
+    full = train(config, models_tiny_datasets, tmp_path / "full.pt", progress=False)
+    first = train(config, models_tiny_datasets, tmp_path / "cut.pt", stop_after_epochs=1,
+                  progress=False)
+    assert not first.completed and len(first.history) == 1
+    with pytest.raises(CheckpointError, match="unfinished"):
+        load_trained(config, tmp_path / "cut.pt")
+    resumed = train(config, models_tiny_datasets, tmp_path / "cut.pt", progress=False)
+    assert _same_state(full.last_state, resumed.last_state)
+
+
+def test_finished_checkpoint_is_loaded_not_retrained(tmp_path, models_tiny_datasets,
+                                                     models_tiny_config):
+    config = models_tiny_config(epochs=1)
+    first = train(config, models_tiny_datasets, tmp_path / "run.pt", progress=False)
+    again = train(config, {"train": _Untouchable(), "validation": _Untouchable()},
+                  tmp_path / "run.pt", progress=False)
+    assert again.completed and again.last_state is None
+    assert _same_state(first.model.state_dict(), again.model.state_dict())
+    assert again.test_metrics == first.test_metrics
+    assert not again.model.training
+
+
+def test_evaluate_counts_correct_predictions(models_tiny_datasets, models_tiny_config, tmp_path):
+    result = train(models_tiny_config(epochs=1), models_tiny_datasets, tmp_path / "r.pt",
+                   progress=False)
+    data = models_tiny_datasets["test"]
+    metrics = evaluate(result.model, data, batch_size=5)
+    with torch.no_grad():
+        logits = result.model(data.tensors[0])
+    assert metrics["n"] == len(data)
+    assert metrics["accuracy"] == pytest.approx(float((logits.argmax(1) == data.tensors[1]).float().mean()))
+    assert metrics["loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, data.tensors[1])),
+                                            rel=1e-5)
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+def test_corrupt_checkpoint_is_a_clear_error_and_left_untouched(tmp_path, models_tiny_datasets,
+                                                                models_tiny_config):
+    path = tmp_path / "run.pt"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        train(models_tiny_config(), models_tiny_datasets, path, progress=False)
+    assert path.read_bytes() == b"not a checkpoint at all"
+    torch.save({"some": "dict"}, path)
+    with pytest.raises(CheckpointError, match="not a speech-lrp checkpoint"):
+        load_checkpoint(path)
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path, models_tiny_datasets, models_tiny_config):
+    path = tmp_path / "run.pt"
+    train(models_tiny_config(epochs=1), models_tiny_datasets, path, progress=False)
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        train(models_tiny_config(epochs=1), models_tiny_datasets, path, progress=False)
+    assert len(path.read_bytes()) == len(good) // 2
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"architecture": "alexnet", "model_kwargs": {}}, "holds a 'resnet' model"),
+    ({"profile": "cpu"}, "profile 'test'"),
+    ({"lr": 0.5}, "differs in: lr"),
+    ({"model_kwargs": {"base_width": 4, "layers": [1, 1, 1, 1]}}, "differs in: model_kwargs"),
+])
+def test_foreign_checkpoint_is_refused_and_kept(tmp_path, models_tiny_datasets, models_tiny_config,
+                                                change, match):
+    path = tmp_path / "run.pt"
+    train(models_tiny_config(epochs=1), models_tiny_datasets, path, progress=False)
+    good = path.read_bytes()
+    with pytest.raises(CheckpointError, match=match):
+        train(models_tiny_config(epochs=1, **change), models_tiny_datasets, path, progress=False)
+    assert path.read_bytes() == good
+
+
+def test_model_from_checkpoint_checks_the_architecture(tmp_path, models_tiny_datasets,
+                                                       models_tiny_config):
+    path = tmp_path / "run.pt"
+    result = train(models_tiny_config(epochs=1), models_tiny_datasets, path, progress=False)
+    model = model_from_checkpoint(path, "resnet")
+    assert _same_state(model.state_dict(), result.model.state_dict())
+    with pytest.raises(CheckpointError, match="not 'alexnet'"):
+        model_from_checkpoint(path, "alexnet")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        model_from_checkpoint(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"lr": 0.0}, "lr"),
+    ({"architecture": "vgg"}, "architecture"), ({"tag": "a/b"}, "tag"),
+    ({"weight_decay": -1.0}, "weight_decay"),
+])
+def test_impossible_configs_are_rejected(models_tiny_config, change, match):
+    with pytest.raises(ValueError, match=match):
+        models_tiny_config(**change)
+
+
+def test_missing_split_is_a_clear_error(tmp_path, models_tiny_datasets, models_tiny_config):
+    with pytest.raises(ValueError, match="validation"):
+        train(models_tiny_config(), {"train": models_tiny_datasets["train"]}, tmp_path / "r.pt")
+    assert not (tmp_path / "r.pt").exists()
+
+
+def test_fingerprint_ignores_runtime_fields_only(models_tiny_config):
+    base = models_tiny_config()
+    assert base.fingerprint() == models_tiny_config(device="auto", num_threads=2).fingerprint()
+    assert base.fingerprint() != models_tiny_config(seed=1).fingerprint()
+    assert base.fingerprint() != models_tiny_config(data={"fold": 1}).fingerprint()
+    assert base.stem().startswith("resnet-tiny-seed0-")
+
+
+# --- fine-tuning ------------------------------------------------------------------------------
+
+def test_finetuning_starts_from_the_base_weights(tmp_path, models_tiny_datasets, models_tiny_config):
+    base = train(models_tiny_config(epochs=2), models_tiny_datasets, tmp_path / "base.pt",
+                 progress=False)
+    fingerprint = base.config.fingerprint()
+    config = models_tiny_config(epochs=1, lr=1e-9, tag="ft", init_from=fingerprint)
+    tuned = train(config, models_tiny_datasets, tmp_path / "ft.pt", init_from=tmp_path / "base.pt",
+                  progress=False)
+    for key, value in base.model.state_dict().items():
+        if value.is_floating_point() and "running" not in key:
+            assert torch.allclose(tuned.model.state_dict()[key], value, atol=1e-6), key
+    fresh = train(models_tiny_config(epochs=1, lr=1e-9, tag="fresh"), models_tiny_datasets,
+                  tmp_path / "fresh.pt", progress=False)
+    assert not torch.allclose(fresh.model.classifier.weight, base.model.classifier.weight)
+    with pytest.raises(ValueError, match="init_from"):
+        train(models_tiny_config(epochs=1, tag="wrong", init_from="0" * 12), models_tiny_datasets,
+              tmp_path / "wrong.pt", init_from=tmp_path / "base.pt", progress=False)
+
+
+# --- profiles glue ----------------------------------------------------------------------------
+
+def test_model_config_reads_the_profile():
+    profile = get_profile("smoke")
+    alex = model_config(profile, "alexnet", corpus_kind="synthetic")
+    assert (alex.epochs, alex.batch_size, alex.lr) == (profile.alexnet_epochs,
+                                                       profile.alexnet_batch_size, profile.alexnet_lr)
+    assert alex.data["repetitions"] == profile.synthetic_repetitions
+    resnet = model_config(profile, "resnet", seed=5)
+    assert resnet.model_kwargs == {"base_width": profile.resnet_width} and resnet.seed == 5
+    assert resnet.data["frames"] == profile.resnet_frames
+    other = model_config(profile.with_overrides(resnet_frames=profile.resnet_frames + 1), "resnet",
+                         seed=5)
+    assert other.fingerprint() != resnet.fingerprint()
+    with pytest.raises(ValueError, match="alexnet, resnet"):
+        model_config(profile, "vgg")
+
+
+def test_ensure_trained_trains_once_then_loads(tmp_path, models_tiny_datasets):
+    profile = get_profile("smoke", resnet_width=2, resnet_epochs=1, resnet_batch_size=8,
+                          device="cpu", num_threads=1)
+    first = ensure_trained(profile, "resnet", datasets=models_tiny_datasets,
+                           artifacts_dir=tmp_path, progress=False)
+    assert first.checkpoint_path.parent == tmp_path / "smoke" / "models"
+    assert first.checkpoint_path == checkpoint_path(profile, first.config, tmp_path)
+    again = ensure_trained(profile, "resnet", datasets={"train": _Untouchable(),
+                                                        "validation": _Untouchable()},
+                           artifacts_dir=tmp_path, progress=False)
+    assert _same_state(first.model.state_dict(), again.model.state_dict())
+    tuned = finetune(profile, first, models_tiny_datasets, tag="noise", artifacts_dir=tmp_path,
+                     progress=False)
+    assert tuned.completed and "ft-noise" in tuned.checkpoint_path.name
+    assert tuned.config.init_from == first.config.fingerprint()
+
+
+# --- seeding and devices ----------------------------------------------------------------------
+
+def test_derive_seed_is_stable_and_spread():
+    assert derive_seed(0, "epoch", 1) == derive_seed(0, "epoch", 1)
+    assert derive_seed(0, "epoch", 1) != derive_seed(0, "epoch", 2)
+    assert 0 <= derive_seed("x") < 2**63
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="unknown device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            resolve_device("cuda")
