@@ -14,7 +14,7 @@ from lrp_utils.evaluation import (
     relevance_augmented_dataset,
     table1,
 )
-from lrp_utils.lrp import Composite, Epsilon, paper_composite
+from lrp_utils.lrp import paper_composite
 from lrp_utils.models import AlexNet
 
 KEY_BINS = [(0, 1), (3, 3), (5, 0)]
@@ -27,8 +27,8 @@ def key_bin_setup(eval_device, eval_key_bin_model, eval_key_bin_data):
     return model, x.to(eval_device), y.to(eval_device)
 
 
-def test_default_composite_is_uniform_epsilon():
-    assert repr(default_composite()) == repr(Composite.uniform(Epsilon()))
+def test_default_composite_is_the_papers_lrp0_epsilon_configuration():
+    assert repr(default_composite()) == repr(paper_composite("epsilon"))
 
 
 def test_engine_relevance_of_a_linear_model_is_gradient_times_input(key_bin_setup,
