@@ -33,7 +33,7 @@ from typing import Any
 CORPORA = ("auto", "synthetic", "audiomnist", "fsdd")
 
 #: Named pixel-flipping baselines understood besides a number (``DESIGN.md`` section 2).
-FLIP_BASELINES = ("min", "local_mean")
+FLIP_BASELINES = ("min", "moore")  # = lrp_utils.evaluation.BASELINES
 
 #: Weight initialisations of :class:`lrp_utils.models.AlexNet`.
 _ALEXNET_INITS = ("torch", "caffe")
@@ -74,7 +74,7 @@ class Profile:
     flip_fractions: fractions of bins flipped in pixel flipping (Figure 3: 0 to 10 %).
     flip_fractions_zoom: the zoom of Figure 4 (0 to 1 %).
     flip_baseline: value a flipped bin is set to: a number in dB (the paper's literal 0, i.e. the
-        loudest value of a Becker spectrogram) or ``min`` / ``local_mean``.
+        loudest value of a Becker spectrogram) or ``min`` / ``moore`` (Moore-neighbourhood mean).
     augment_fraction: fraction of bins replaced by their neighbourhood mean in the augmentation
         (the paper: 0.5 %).
     explain_batch_size: batch size for relevance computations.

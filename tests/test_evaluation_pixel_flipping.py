@@ -266,3 +266,10 @@ def test_inputs_without_a_channel_dimension(setup):
                              baseline="moore")
     assert without.accuracy == with_channel.accuracy
     assert without.n_flipped == (0, 3, 32)
+
+
+def test_profiles_name_the_same_baselines_as_pixel_flipping():
+    from lrp_utils.evaluation import BASELINES
+    from lrp_utils.profiles import FLIP_BASELINES
+
+    assert set(FLIP_BASELINES) == set(BASELINES)

@@ -82,7 +82,7 @@ def test_impossible_values_are_rejected_by_name(field, value):
 
 
 def test_named_baselines_and_limits_are_accepted():
-    assert get_profile("cpu", flip_baseline="local_mean").flip_baseline == "local_mean"
+    assert get_profile("cpu", flip_baseline="moore").flip_baseline == "moore"
     assert get_profile("cpu", flip_baseline=-80).flip_baseline == -80
     assert get_profile("cpu", alexnet_train_limit=100).alexnet_train_limit == 100
 
