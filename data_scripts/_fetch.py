@@ -28,7 +28,7 @@ class FetchError(RuntimeError):
 
 def download(url: str, target: Path, progress: bool = True, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``target``, resuming ``target.part`` if an earlier run left one."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
     target = Path(target)
     part = target.with_name(target.name + ".part")
@@ -90,9 +90,9 @@ def stage(source: Path, staging: Path) -> Path:
         staging.mkdir(parents=True)
         try:
             with zipfile.ZipFile(source) as archive:
-                root = staging.resolve()
                 for name in archive.namelist():
-                    if not (root / name).resolve().is_relative_to(root):
+                    normal = os.path.normpath(name)
+                    if os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep):
                         raise FetchError(f"{source}: unsafe path {name!r} in the zip; refusing it.")
                 archive.extractall(staging)
         except (zipfile.BadZipFile, EOFError, OSError) as error:

@@ -73,7 +73,7 @@ def cached_features(recordings: Sequence[Recording], extractor, cache_dir: str |
     the cache, computing and storing it first when missing (with a progress bar and ``workers``
     processes).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
     if not recordings:
         raise ValueError("cached_features: no recordings given.")

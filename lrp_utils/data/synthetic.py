@@ -390,7 +390,7 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
     CorpusError
         If ``dest/data`` exists but was made with other parameters or is not a synthetic corpus.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
     if speakers < 1 or speakers > 99 or repetitions < 1 or sample_rate < 8000:
         raise ValueError(f"need 1 <= speakers <= 99, repetitions >= 1, sample_rate >= 8000; got "

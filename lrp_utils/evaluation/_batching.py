@@ -8,7 +8,7 @@ from typing import Iterator
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
 
 def batch_slices(n: int, batch_size: int, desc: str, progress: bool | None = None) -> Iterator[slice]:

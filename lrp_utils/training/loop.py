@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
 from lrp_utils import devices
 from lrp_utils.io import save_torch, write_json
