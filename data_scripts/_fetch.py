@@ -27,10 +27,15 @@ class FetchError(RuntimeError):
 
 
 def download(url: str, target: Path, progress: bool = True, timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``target``, resuming ``target.part`` if an earlier run left one."""
+    """Download ``url`` to ``target``, resuming ``target.part`` if an earlier run left one.
+
+    An existing ``target`` is complete (it is renamed from ``.part`` only then) and is returned as is.
+    """
     from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
     target = Path(target)
+    if target.is_file():
+        return target
     part = target.with_name(target.name + ".part")
     target.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.exists() else 0
@@ -138,7 +143,12 @@ def install(dest: Path, name: str, source: Path | None, url: str, archive_name: 
         if source is None:
             archive = download(url, dest / archive_name, progress=progress)
             source = archive
-        folder = locate(stage(Path(source), staging))
+        try:
+            folder = locate(stage(Path(source), staging))
+        except FetchError:
+            if archive is not None:
+                archive.unlink()  # a corrupt download: fetch it afresh next time
+            raise
         report = verify(folder)
         print(report)
         if not report.ok:

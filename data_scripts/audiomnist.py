@@ -19,6 +19,8 @@ from lrp_utils.data.corpus import verify_audiomnist
 from lrp_utils.data.synthetic import META_NAME
 
 URL = "https://github.com/soerenab/AudioMNIST/archive/refs/heads/master.zip"
+#: What a complete AudioMNIST holds: speaker folders 01..60, 10 digits x 50 repetitions each.
+SPEAKERS, REPETITIONS = 60, 50
 
 
 def _is_data_folder(folder: Path) -> bool:
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     return install(
         args.dest, "data", args.source, args.url, "AudioMNIST-master.zip",
         locate=lambda staging: find_folder(staging, _is_data_folder, f"AudioMNIST data folder (with {META_NAME})"),
-        verify=lambda folder: verify_audiomnist(folder, speakers=60, repetitions=50),
+        verify=lambda folder: verify_audiomnist(folder, speakers=SPEAKERS, repetitions=REPETITIONS),
         progress=not args.no_progress, keep_archive=args.keep_archive,
     )
 

@@ -101,7 +101,9 @@ def test_ensure_corpus_kinds(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus_module, "ARTIFACTS_DIR", tmp_path / "artifacts")
     assert ensure_corpus("auto", tmp_path, repetitions=3, seed=7) == tmp_path / "artifacts" / "data" / "synthetic-r3-s7"
     assert calls[0][1]["repetitions"] == 3 and calls[0][1]["seed"] == 7
+    assert calls[0][1]["replace"]  # the default location is the library's: stale versions are remade
     assert ensure_corpus("synthetic", tmp_path / "mine") == tmp_path / "mine"
+    assert not calls[1][1]["replace"]  # a user's folder is never deleted
 
 
 def test_ensure_fsdd(data_fsdd_root, tmp_path):

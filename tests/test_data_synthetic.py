@@ -71,6 +71,8 @@ def test_resumes_after_interruption_and_guards_existing_data(data_synthetic_smal
     synthesize_corpus(tmp_path / "c", workers=1, **SMALL)  # complete: nothing to do
     with pytest.raises(CorpusError, match="already exists"):
         synthesize_corpus(tmp_path / "c", workers=1, **{**SMALL, "seed": 2})
+    synthesize_corpus(tmp_path / "c", workers=1, replace=True, **{**SMALL, "repetitions": 1})  # regenerated
+    assert len(load_audiomnist(tmp_path / "c")) == 40
 
 
 def test_cli(tmp_path, capsys):
@@ -90,14 +92,15 @@ def spectra(data_synthetic_60):
         db = becker_spectrogram(wave, rate, 0)
         power = 10 ** (db / 10)
         spectrum = power.mean(axis=1)
-        rows.append((recording.gender, recording.speaker, wave.size / rate, np.abs(wave).max(), spectrum / spectrum.sum()))
+        rows.append((recording.gender, recording.speaker, wave.size / rate, np.abs(wave).max(),
+                     spectrum / spectrum.sum()))
     return rows
 
 
 def best_threshold_accuracy(values, is_female):
     values, is_female = np.asarray(values), np.asarray(is_female)
-    accuracies = [max(np.mean((values > t) == is_female), np.mean((values <= t) == is_female)) for t in np.unique(values)]
-    return max(accuracies)
+    return max(max(np.mean((values > t) == is_female), np.mean((values <= t) == is_female))
+               for t in np.unique(values))
 
 
 def f0_peak_hz(spectrum):
@@ -117,7 +120,8 @@ def test_gender_signal_is_in_f0_and_formants_not_loudness_or_duration(spectra, d
     assert f0_peak_hz(mean_female) > f0_peak_hz(mean_male) + 50
     assert 85 <= f0_peak_hz(mean_male) <= 155 and 165 <= f0_peak_hz(mean_female) <= 255
     # Per speaker, the spectral peak follows the model's f0 (an independent check of the synthesis).
-    params = {f"{p['speaker']:02d}": p for p in json.loads((data_synthetic_60 / "synthesis.json").read_text())["speakers"]}
+    synthesis = json.loads((data_synthetic_60 / "synthesis.json").read_text())
+    params = {f"{p['speaker']:02d}": p for p in synthesis["speakers"]}
     for speaker in ("02", "07", "12", "26", "44", "58"):
         peak = f0_peak_hz(np.mean([s for (_, sp, *_, s) in spectra if sp == speaker], axis=0))
         assert abs(peak - params[speaker]["f0"]) < 0.15 * params[speaker]["f0"] + 8000 / 455, speaker

@@ -235,7 +235,8 @@ def ensure_corpus(kind: str, data_dir: str | os.PathLike | None = None, repetiti
 
     - ``"audiomnist"``: ``data_dir`` must hold a complete AudioMNIST (60 speakers x 500 files);
     - ``"synthetic"``: generated into :func:`synthetic_corpus_dir` (``data_dir`` overrides it) once,
-      60 speakers (12 female), ``repetitions`` per digit, ``seed``;
+      60 speakers (12 female), ``repetitions`` per digit, ``seed``; a corpus in the default location
+      made by an older model version is regenerated;
     - ``"fsdd"``: ``data_dir`` or the shared copy ``../shared/datasets/fsdd``;
     - ``"auto"``: AudioMNIST at ``data_dir`` if given and complete, else the synthetic corpus.
 
@@ -253,7 +254,8 @@ def ensure_corpus(kind: str, data_dir: str | os.PathLike | None = None, repetiti
         return audiomnist_data_dir(data_dir).parent
     if kind == "synthetic":
         dest = Path(data_dir) if data_dir is not None else synthetic_corpus_dir(repetitions, seed)
-        return synthesize_corpus(dest, repetitions=repetitions, seed=seed, progress=progress)
+        return synthesize_corpus(dest, repetitions=repetitions, seed=seed, progress=progress,
+                                 replace=data_dir is None)
     if kind == "fsdd":
         root = Path(data_dir) if data_dir is not None else FSDD_SHARED
         report = verify_fsdd(root)

@@ -50,7 +50,8 @@ Each recording is :math:`y = s + n`, built in the short-time Fourier domain (Han
 - **Gains** :math:`g_v, g_a, g_f` per phone (vowels and glides voiced, nasals weakly voiced,
   fricatives noisy, closures silent), smoothed over about 15 ms.
 - **Timing**: each recording lasts :math:`D = \mathrm{clip}(d_s e^{\mathcal N(0, 0.2^2)}, 0.3, 0.9)` s
-  around a per-speaker duration :math:`d_s \sim U(0.45, 0.75)` s (speaking rate), with 10-60 ms of room noise before and after the word; phone durations are the table's
+  around a per-speaker duration :math:`d_s \sim U(0.45, 0.75)` s (speaking rate), with 10-60 ms
+  of room noise before and after the word; phone durations are the table's
   weights times :math:`e^{\mathcal N(0, 0.15^2)}`, normalised to fill the word.
 - **Background** :math:`n`: room noise, the noise source through
   :math:`P(f) = \sqrt{0.1 + 1/(1 + (f/300)^2)}` (low-frequency rumble over a white floor), over the
@@ -97,7 +98,7 @@ from lrp_utils.io import write_json
 AUDIOMNIST_FEMALE_SPEAKERS = (12, 26, 28, 36, 43, 47, 52, 56, 57, 58, 59, 60)
 
 #: Bump when the model changes its output; stored in ``synthesis.json`` so old corpora are detected.
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: recording-chain high-pass (version 1 had a DC component growing with f0)
 
 #: Cut-off of the recording chain's second-order high-pass (no DC, as with a real microphone).
 HIGHPASS_HZ = 50.0
@@ -318,7 +319,8 @@ def synthesize_recording(params: SpeakerParams, digit: int, repetition: int, see
     frication = np.zeros_like(vocal_tract)
     for phone in np.unique(phone_of_frame[inside]):
         centre, bandwidth = np.array(phones[phone][3], dtype=float) * k
-        frication[phone_of_frame == phone] = _resonance(freqs, centre, bandwidth) / _resonance(centre, centre, bandwidth)
+        peak = _resonance(centre, centre, bandwidth)
+        frication[phone_of_frame == phone] = _resonance(freqs, centre, bandwidth) / peak
     tilt = (1.0 + (freqs / np.float32(200.0)) ** 2) ** np.float32(-params.tilt / 12.0)
     speech = (gains[0] * tilt * vocal_tract) * voiced + (gains[1] * vocal_tract + gains[2] * frication) * unvoiced
 
@@ -372,23 +374,26 @@ def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config]) -> int:
     for rep in range(config.repetitions):
         path = folder / f"{params.speaker:02d}" / f"{digit}_{params.speaker:02d}_{rep}.wav"
         if not path.exists():  # files appear atomically, so an existing one is complete
-            write_wav(path, synthesize_recording(params, digit, rep, config.seed, config.sample_rate), config.sample_rate)
+            wave = synthesize_recording(params, digit, rep, config.seed, config.sample_rate)
+            write_wav(path, wave, config.sample_rate)
         written += 1
     return written
 
 
 def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int = 12, repetitions: int = 50,
-                      sample_rate: int = 48000, seed: int = 0, progress: bool = True, workers: int = 2) -> Path:
+                      sample_rate: int = 48000, seed: int = 0, progress: bool = True, workers: int = 2,
+                      replace: bool = False) -> Path:
     """Generate the synthetic corpus into ``dest`` (see the module docstring) and return ``dest``.
 
-    Returns at once if ``dest/data`` already holds a complete corpus made with the same parameters;
-    resumes an interrupted run from ``dest/.data.partial``. ``workers`` processes share the work
-    (the bytes do not depend on it).
+    Returns at once if ``dest/data`` already holds a complete corpus made with the same parameters
+    and :data:`MODEL_VERSION`; resumes an interrupted run from ``dest/.data.partial``. ``workers``
+    processes share the work (the bytes do not depend on it).
 
     Raises
     ------
     CorpusError
-        If ``dest/data`` exists but was made with other parameters or is not a synthetic corpus.
+        If ``dest/data`` exists but was made with other parameters, another model version, or is not
+        a synthetic corpus — unless ``replace`` is true, which deletes and regenerates it.
     """
     from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
@@ -402,6 +407,8 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
     description = {"model_version": MODEL_VERSION, "config": asdict(config), "speakers": [asdict(p) for p in table]}
     description = json.loads(json.dumps(description))  # as it reads back from synthesis.json
     previous = json.loads(record.read_text()) if record.is_file() else None
+    if final.exists() and previous != description and replace:
+        shutil.rmtree(final)
     if final.exists():
         if previous == description:
             return dest
@@ -414,7 +421,8 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
     write_json(record, description)
 
     jobs = [(partial, p, digit, config) for p in table for digit in range(10)]
-    with tqdm(total=len(jobs) * repetitions, desc=f"synthesising {dest.name}", unit="file", disable=not progress) as bar:
+    bar = tqdm(total=len(jobs) * repetitions, desc=f"synthesising {dest.name}", unit="file", disable=not progress)
+    with bar:
         if workers > 1:
             with multiprocessing.get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
                 for count in pool.imap_unordered(_write_speaker_digit, jobs):
