@@ -15,6 +15,7 @@ import torch
 from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
+from matplotlib.ticker import MaxNLocator
 
 from lrp_utils.data.features import BECKER_NOVERLAP, BECKER_NPERSEG, BECKER_RATE
 
@@ -24,6 +25,8 @@ RELEVANCE_CMAP = "bwr"
 SPECTROGRAM_CMAP = "magma"
 #: Fundamental-frequency ranges of adult voices (Traunmüller & Eriksson 1995), Hz.
 F0_RANGES = {"male": (85.0, 155.0), "female": (165.0, 255.0)}
+#: One colour per gender in every figure.
+GENDER_COLOURS = {"male": "tab:blue", "female": "tab:red"}
 
 
 def use_style() -> None:
@@ -141,12 +144,14 @@ def plot_flipping_curves(ax: Axes, curves: Mapping[str, object], metric: str = "
 def plot_band_relevance(ax: Axes, mean_relevance: Mapping[str, Sequence[float]], title: str | None = None,
                         max_hz: float | None = 1000.0):
     """Mean relevance per frequency row of Becker spectrograms, one line per group, with the
-    typical f0 ranges of male and female voices shaded."""
+    typical f0 ranges of male and female voices shaded. A group whose label names a gender
+    ("female", "male recordings", ...) gets that gender's colour."""
     frequencies = becker_frequencies()
-    for (label, values), colour in zip(mean_relevance.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
-        ax.plot(frequencies, np.asarray(values, dtype=float), label=label, color=colour)
-    for (group, (low, high)), colour in zip(F0_RANGES.items(), ("tab:blue", "tab:red")):
-        ax.axvspan(low, high, color=colour, alpha=0.12, label=f"typical {group} f0")
+    for label, values in mean_relevance.items():
+        gender = next((g for g in ("female", "male") if g in label.lower()), None)
+        ax.plot(frequencies, np.asarray(values, dtype=float), label=label, color=GENDER_COLOURS.get(gender))
+    for group, (low, high) in F0_RANGES.items():
+        ax.axvspan(low, high, color=GENDER_COLOURS[group], alpha=0.12, label=f"typical {group} f0")
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set(xlabel="frequency (Hz)", ylabel="mean relevance", xlim=(0, max_hz or frequencies[-1]))
     ax.legend(frameon=False)
@@ -162,6 +167,7 @@ def plot_training_history(axes: Sequence[Axes], history: Sequence[Mapping], titl
         for split in ("train", "validation"):
             ax.plot(epochs, [record[split][metric] for record in history], marker="o", markersize=3, label=split)
         ax.set(xlabel="epoch", ylabel=metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(frameon=False)
     if title:
         axes[0].figure.suptitle(title)

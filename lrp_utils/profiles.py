@@ -29,14 +29,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from lrp_utils.models.alexnet import ALEXNET_INITS
+
 #: Corpora a profile can ask for (``lrp_utils.data.ensure_corpus`` kinds).
 CORPORA = ("auto", "synthetic", "audiomnist", "fsdd")
 
 #: Named pixel-flipping baselines understood besides a number (``DESIGN.md`` section 2).
 FLIP_BASELINES = ("min", "moore")  # = lrp_utils.evaluation.BASELINES
 
-#: Weight initialisations of :class:`lrp_utils.models.AlexNet`.
-_ALEXNET_INITS = ("torch", "caffe")
 
 #: The paper's Figure 3: 0 to 10 % of the bins flipped.
 FIGURE3_FRACTIONS = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1)
@@ -63,7 +63,7 @@ class Profile:
     alexnet_epochs, alexnet_batch_size, alexnet_lr: AlexNet gender training (paper: 200 epochs,
         lr 1e-4; Becker: batch 100).
     alexnet_train_limit: use only this many training spectrograms (``None``: all 6000).
-    alexnet_init: ``torch`` or ``caffe`` weight initialisation (see
+    alexnet_init: ``caffe`` (Becker's) or ``torch`` weight initialisation (see
         :class:`lrp_utils.models.AlexNet`).
     finetune_epochs, finetune_lr: fine-tuning in the relevance-guided augmentation (section 4.3).
     resnet_width: channels of the speaker ResNet's first stage (widths w, 2w, 4w, 8w).
@@ -78,6 +78,9 @@ class Profile:
     augment_fraction: fraction of bins replaced by their neighbourhood mean in the augmentation
         (the paper: 0.5 %).
     explain_batch_size: batch size for relevance computations.
+    evaluation_samples: how many test items (evenly spaced, every speaker represented) the
+        notebooks explain and flip (``None``: all); a forward pass per item, fraction and curve
+        adds up on a CPU.
     device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     mixed_precision: automatic mixed precision (float16 + GradScaler) on CUDA.
     num_threads: torch CPU threads (``None``: leave torch's default).
@@ -96,7 +99,7 @@ class Profile:
     alexnet_batch_size: int = 32
     alexnet_lr: float = 1e-4
     alexnet_train_limit: int | None = None
-    alexnet_init: str = "torch"
+    alexnet_init: str = "caffe"
     finetune_epochs: int = 1
     finetune_lr: float = 1e-5
     resnet_width: int = 16
@@ -110,6 +113,7 @@ class Profile:
     flip_baseline: float | str = 0.0
     augment_fraction: float = 0.005
     explain_batch_size: int = 32
+    evaluation_samples: int | None = None
     device: str = "auto"
     mixed_precision: bool = False
     num_threads: int | None = None
@@ -180,7 +184,7 @@ def _validate(p: Profile) -> None:
             _fail(p, name, "a non-negative integer")
     if not isinstance(p.seeds, tuple) or not p.seeds or not all(_is_int(s) and s >= 0 for s in p.seeds):
         _fail(p, "seeds", "a non-empty list of non-negative integers")
-    for name in ("alexnet_train_limit", "resnet_limit_per_split", "num_threads"):
+    for name in ("alexnet_train_limit", "resnet_limit_per_split", "evaluation_samples", "num_threads"):
         value = getattr(p, name)
         if value is not None and (not _is_int(value) or value < 1):
             _fail(p, name, "None or a positive integer")
@@ -189,8 +193,8 @@ def _validate(p: Profile) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
                 math.isfinite(value) and value > 0):
             _fail(p, name, "a positive finite number")
-    if p.alexnet_init not in _ALEXNET_INITS:
-        _fail(p, "alexnet_init", f"one of {', '.join(_ALEXNET_INITS)}")
+    if p.alexnet_init not in ALEXNET_INITS:
+        _fail(p, "alexnet_init", f"one of {', '.join(ALEXNET_INITS)}")
     for name in ("flip_fractions", "flip_fractions_zoom"):
         values = getattr(p, name)
         if not isinstance(values, tuple) or not values or not all(_is_fraction(v) for v in values):
@@ -226,22 +230,29 @@ PROFILES: dict[str, Profile] = {
         description="small synthetic corpus, a few training steps: CI, nbval, quick checks "
                     "(whole book < 10 min on 2 CPU cores)",
         corpus="synthetic",
+        # 10 repetitions: the fewest that leave a speaker-ID validation and test repetition
+        # (80/10/10 % split by repetition index).
         synthetic_repetitions=10,
-        alexnet_train_limit=600,
         seeds=(0, 1),
-        alexnet_epochs=2,
-        alexnet_batch_size=32,
+        # AlexNet needs 60-110 Adam steps at lr 1e-4 before its loss moves: 600 spectrograms
+        # in batches of 16 for 4 epochs give 150 steps (about 40 s on 2 idle cores; seed 0
+        # reached 87 % test accuracy after 3 epochs, seed 1 was still at chance after 2).
+        alexnet_epochs=4,
+        alexnet_batch_size=16,
         alexnet_lr=1e-4,
+        alexnet_train_limit=600,
         finetune_epochs=1,
         finetune_lr=1e-5,
         resnet_width=8,
         resnet_frames=48,
-        resnet_epochs=3,
+        resnet_epochs=4,
         resnet_batch_size=32,
         resnet_lr=1e-3,
+        resnet_limit_per_split=2400,
         flip_fractions=(0.0, 0.005, 0.01, 0.05, 0.1),
         flip_fractions_zoom=(0.0, 0.0025, 0.005, 0.0075, 0.01),
         explain_batch_size=16,
+        evaluation_samples=64,
     ),
     "cpu": Profile(
         name="cpu",
@@ -249,17 +260,26 @@ PROFILES: dict[str, Profile] = {
                     "reproduction (whole book < 60 min on 2 CPU cores)",
         corpus="auto",
         synthetic_repetitions=50,
-        seeds=(0, 1, 2),
+        # Table 1 trains one AlexNet per seed (about 6 min each on 2 idle cores): two seeds give
+        # a mean and a spread within the 60-minute budget of the whole book.
+        seeds=(0, 1),
+        # Becker's fold: 6000 training / 3000 validation spectrograms; AlexNet trains at about
+        # 60-70 spectrograms/s on 2 idle cores, so an epoch is about 100-120 s with validation.
+        # Three epochs at the paper's lr 1e-4 reach 98-99 % validation accuracy (README_SECTION).
         alexnet_epochs=3,
         alexnet_batch_size=32,
         alexnet_lr=1e-4,
         finetune_epochs=1,
         finetune_lr=1e-5,
-        resnet_width=16,
+        # Width 8 trains at about 350-400 fbanks/s (width 16: about 140/s); 24000 training
+        # utterances (40 repetitions x 600) make an epoch of about 65 s with validation.
+        resnet_width=8,
         resnet_frames=64,
-        resnet_epochs=5,
+        resnet_epochs=6,
         resnet_batch_size=64,
         resnet_lr=1e-3,
+        # 200 of the 3000 test spectrograms: the flipping chapter's curves take a few minutes
+        evaluation_samples=200,
     ),
     "paper": Profile(
         name="paper",
@@ -271,7 +291,6 @@ PROFILES: dict[str, Profile] = {
         alexnet_epochs=200,
         alexnet_batch_size=100,
         alexnet_lr=1e-4,
-        alexnet_init="caffe",
         finetune_epochs=10,
         finetune_lr=1e-5,
         resnet_width=32,

@@ -27,6 +27,11 @@ HTML = Path(os.environ.get("SPEECH_LRP_BOOK_HTML", REPO / "_build" / "test" / "h
 CHAPTERS = {
     "book/intro.html": [],
     "book/executed/01_lrp_theory.html": ["fig-rules-on-spectrogram"],
+    "book/executed/02_alexnet_gender.html": ["fig-1", "fig-2", "fig-alexnet-data", "fig-alexnet-training",
+                                             "fig-alexnet-bands"],
+    "book/executed/03_pixel_flipping.html": ["fig-3", "fig-4", "fig-5", "fig-flipping-baselines"],
+    "book/executed/04_augmentation.html": ["fig-6", "table-1"],
+    "book/executed/05_resnet_rules.html": ["fig-7", "fig-8", "fig-9", "fig-10", "fig-11", "fig-12"],
     "book/running.html": [],
     "book/bibliography.html": [],
 }

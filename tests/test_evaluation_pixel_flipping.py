@@ -273,3 +273,16 @@ def test_profiles_name_the_same_baselines_as_pixel_flipping():
     from lrp_utils.profiles import FLIP_BASELINES
 
     assert set(FLIP_BASELINES) == set(BASELINES)
+
+
+def test_flip_top_sets_exactly_the_top_bins_to_the_baseline():
+    from lrp_utils.evaluation import flip_top
+
+    x = torch.arange(16, dtype=torch.float32).view(1, 1, 4, 4)
+    relevance = torch.zeros_like(x)
+    relevance[0, 0, 1, 2], relevance[0, 0, 3, 0] = 5.0, 4.0
+    flipped = flip_top(x, relevance, 2 / 16, baseline=-1.0)
+    expected = x.clone()
+    expected[0, 0, 1, 2] = expected[0, 0, 3, 0] = -1.0
+    assert torch.equal(flipped, expected) and x[0, 0, 1, 2] == 6.0
+    assert torch.equal(flip_top(x, relevance, 1 / 16, "min")[0, 0, 1, 2], torch.tensor(0.0))

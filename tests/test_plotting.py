@@ -51,8 +51,9 @@ def test_curves_band_and_history_plots_draw_their_data():
     fig, axes = plt.subplots(1, 4)
     plotting.plot_flipping_curves(axes[0], {"LRP": Curve()}, chance=0.5)
     assert list(axes[0].lines[0].get_xdata()) == [0.0, 1.0]
-    plotting.plot_band_relevance(axes[1], {"female": np.ones(227)})
+    plotting.plot_band_relevance(axes[1], {"male recordings": np.zeros(227), "female recordings": np.ones(227)})
     assert len(axes[1].lines[0].get_xdata()) == 227
+    assert [line.get_color() for line in axes[1].lines[:2]] == ["tab:blue", "tab:red"]
     history = [{"epoch": e, "train": {"loss": 1 / e, "accuracy": 0.5}, "validation": {"loss": 1.0, "accuracy": 0.6}}
                for e in (1, 2)]
     plotting.plot_training_history(axes[2:], history)

@@ -19,16 +19,18 @@ from lrp_utils.evaluation.pixel_flipping import (
     BASELINES,
     FlippingCurve,
     baseline_values,
+    flip_top,
     pixel_flipping,
     summarize_curves,
 )
 from lrp_utils.evaluation.relevance import default_composite, explain_batch, explain_batched
+from lrp_utils.evaluation.sampling import evenly_spaced, predict
 from lrp_utils.evaluation.selection import ORDERS, bin_ranks, flip_count, top_fraction_mask
 from lrp_utils.evaluation.table import table1
 
 __all__ = [
     "AugmentationExperiment", "BASELINES", "FlippingCurve", "ORDERS", "baseline_values",
-    "bin_ranks", "default_composite", "explain_batch", "explain_batched", "flip_count",
-    "moore_augment", "moore_mean", "pixel_flipping", "relevance_augmented_dataset",
+    "bin_ranks", "default_composite", "explain_batch", "evenly_spaced", "explain_batched", "flip_count", "flip_top",
+    "moore_augment", "moore_mean", "pixel_flipping", "predict", "relevance_augmented_dataset",
     "run_augmentation_experiment", "summarize_curves", "table1", "top_fraction_mask",
 ]

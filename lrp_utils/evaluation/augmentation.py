@@ -24,11 +24,10 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device, dataset_tensors
-from lrp_utils.evaluation._checks import check_batch_size, check_fraction, check_relevance
+from lrp_utils.evaluation._checks import check_batch_size, check_fraction
 from lrp_utils.evaluation._hashing import content_key
-from lrp_utils.evaluation.neighbourhood import moore_mean
 from lrp_utils.evaluation.relevance import ExplainFn, explain_batch, resolve_explainer
-from lrp_utils.evaluation.selection import top_fraction_mask
+from lrp_utils.evaluation.pixel_flipping import flip_top
 from lrp_utils.io import save_torch
 
 #: Bumped whenever the cached content would change for the same inputs.
@@ -46,10 +45,7 @@ def moore_augment(x: torch.Tensor, relevance: torch.Tensor, fraction: float = 0.
     (:func:`~lrp_utils.evaluation.neighbourhood.moore_mean`: 3 neighbours at a corner, 5 on an
     edge, 8 inside), always from the original ``x``.  Returns a new tensor; ``x`` is unchanged.
     """
-    check_relevance(x, relevance)
-    fraction = check_fraction(fraction)
-    relevance = relevance.to(x.device)
-    return torch.where(top_fraction_mask(relevance, fraction), moore_mean(x), x)
+    return flip_top(x, relevance, fraction, baseline="moore")
 
 
 def relevance_augmented_dataset(model: nn.Module, dataset: Dataset, composite: Any = None,

@@ -28,12 +28,13 @@ from torch import nn
 from lrp_utils.evaluation._batching import batch_slices, compute_device
 from lrp_utils.evaluation._checks import (
     check_batch_size,
+    check_fraction,
     check_fractions,
     check_labels,
     check_relevance,
 )
 from lrp_utils.evaluation.neighbourhood import moore_mean
-from lrp_utils.evaluation.selection import bin_ranks, check_order, flip_count
+from lrp_utils.evaluation.selection import bin_ranks, check_order, flip_count, top_fraction_mask
 
 #: Named baselines (besides any finite number).
 BASELINES = ("min", "moore")
@@ -123,6 +124,18 @@ def baseline_values(x: torch.Tensor, baseline: float | str) -> torch.Tensor:
     if baseline == "moore":
         return moore_mean(x)
     return torch.tensor(baseline, dtype=x.dtype, device=x.device)
+
+
+def flip_top(x: torch.Tensor, relevance: torch.Tensor, fraction: float, baseline: float | str = 0.0) -> torch.Tensor:
+    """``x`` with its top ``fraction`` most relevant bins per sample set to ``baseline``
+    (:func:`baseline_values`); the bins are chosen as :func:`pixel_flipping` chooses them
+    (:func:`~lrp_utils.evaluation.selection.top_fraction_mask`). Figure 5 of the paper shows one.
+    Returns a new tensor on ``x``'s device; ``x`` is unchanged.
+    """
+    check_relevance(x, relevance)
+    fraction = check_fraction(fraction)
+    mask = top_fraction_mask(relevance.to(x.device), fraction)
+    return torch.where(mask, baseline_values(x, baseline), x)
 
 
 def pixel_flipping(model: nn.Module, x: torch.Tensor, y: torch.Tensor, relevance: torch.Tensor,
