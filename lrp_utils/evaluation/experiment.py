@@ -6,7 +6,8 @@ For each seed of the profile: the gender AlexNet is trained (or loaded) by
 :func:`~lrp_utils.evaluation.augmentation.relevance_augmented_dataset` (cached); the model is
 fine-tuned on the augmented set by :func:`lrp_utils.training.finetune` (validation and test sets
 unchanged).  :func:`~lrp_utils.evaluation.table.table1` then compares the original and the
-fine-tuned models, each flipped with its own relevance.
+fine-tuned models, each flipped with its own relevance, on the profile's evenly spaced selection of
+``evaluation_samples`` test spectrograms (all of them when it is ``None``, as in the paper profile).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import pandas as pd
 from torch.utils.data import Dataset
 
 from lrp_utils import io
-from lrp_utils.evaluation._batching import dataset_tensors
 from lrp_utils.evaluation._hashing import content_key
 from lrp_utils.evaluation.augmentation import relevance_augmented_dataset
 from lrp_utils.evaluation.relevance import ExplainFn, resolve_explainer
+from lrp_utils.evaluation.sampling import evenly_spaced
 from lrp_utils.evaluation.table import table1
 
 
@@ -91,7 +92,7 @@ def run_augmentation_experiment(profile: Any = "cpu", *, composite: Any = None,
         augmented.append(tuned)
 
     start = time.perf_counter()
-    x_test, y_test = dataset_tensors(datasets["test"], profile.explain_batch_size)
+    x_test, y_test, _ = evenly_spaced(datasets["test"], profile.evaluation_samples, profile.explain_batch_size)
     table = table1({"AlexNet": [r.model for r in original],
                     "AlexNet_augmented": [r.model for r in augmented]},
                    x_test, y_test, composite, profile.augment_fraction, profile.flip_baseline,
