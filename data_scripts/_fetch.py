@@ -9,6 +9,7 @@ when re-run; it is renamed to ``DEST/<archive>`` once the server reports it comp
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import shutil
@@ -165,3 +166,16 @@ def install(dest: Path, name: str, source: Path | None, url: str, archive_name: 
         return 1
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def parse_fetch_arguments(argv: list[str] | None, prog: str, description: str, target: str, corpus: str,
+                          url: str) -> argparse.Namespace:
+    """The common command line of the dataset commands: ``--dest``, ``--source``, ``--url``,
+    ``--keep-archive``, ``--no-progress``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--dest", required=True, type=Path, help=f"folder that will hold {target}/")
+    parser.add_argument("--source", type=Path, help=f"local clone, folder or zip of the {corpus} repository")
+    parser.add_argument("--url", default=url, help="archive to download when no --source is given")
+    parser.add_argument("--keep-archive", action="store_true", help="keep the downloaded zip")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser.parse_args(argv)

@@ -11,10 +11,9 @@ source is reported and nothing is installed (exit code 1).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from data_scripts._fetch import find_folder, install
+from data_scripts._fetch import find_folder, install, parse_fetch_arguments
 from lrp_utils.data.corpus import verify_audiomnist
 from lrp_utils.data.synthetic import META_NAME
 
@@ -29,13 +28,8 @@ def _is_data_folder(folder: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m data_scripts.audiomnist", description=__doc__.split("\n")[0])
-    parser.add_argument("--dest", required=True, type=Path, help="folder that will hold data/")
-    parser.add_argument("--source", type=Path, help="local clone, folder or zip of the AudioMNIST repository")
-    parser.add_argument("--url", default=URL, help="archive to download when no --source is given")
-    parser.add_argument("--keep-archive", action="store_true", help="keep the downloaded zip")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_fetch_arguments(argv, "python -m data_scripts.audiomnist", __doc__.split("\n")[0], "data",
+                                 "AudioMNIST", URL)
     return install(
         args.dest, "data", args.source, args.url, "AudioMNIST-master.zip",
         locate=lambda staging: find_folder(staging, _is_data_folder, f"AudioMNIST data folder (with {META_NAME})"),

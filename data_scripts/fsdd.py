@@ -9,10 +9,9 @@ is moved into place; an interrupted download resumes when re-run.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from data_scripts._fetch import find_folder, install
+from data_scripts._fetch import find_folder, install, parse_fetch_arguments
 from lrp_utils.data.corpus import verify_fsdd
 
 URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.zip"
@@ -23,13 +22,8 @@ def _is_recordings(folder: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m data_scripts.fsdd", description=__doc__.split("\n")[0])
-    parser.add_argument("--dest", required=True, type=Path, help="folder that will hold recordings/")
-    parser.add_argument("--source", type=Path, help="local clone, folder or zip of the FSDD repository")
-    parser.add_argument("--url", default=URL, help="archive to download when no --source is given")
-    parser.add_argument("--keep-archive", action="store_true", help="keep the downloaded zip")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_fetch_arguments(argv, "python -m data_scripts.fsdd", __doc__.split("\n")[0], "recordings",
+                                 "FSDD", URL)
     return install(
         args.dest, "recordings", args.source, args.url, "free-spoken-digit-dataset-master.zip",
         locate=lambda staging: find_folder(staging, _is_recordings, "FSDD recordings folder"),

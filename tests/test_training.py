@@ -240,9 +240,10 @@ def test_model_config_reads_the_profile():
         model_config(profile, "vgg")
 
 
-def test_ensure_trained_trains_once_then_loads(tmp_path, models_tiny_datasets):
+def test_ensure_trained_trains_once_then_loads(tmp_path, models_tiny_datasets, models_tiny_corpus):
     profile = get_profile("smoke", resnet_width=2, resnet_epochs=1, resnet_batch_size=8,
-                          device="cpu", num_threads=1)
+                          device="cpu", num_threads=1, synthetic_repetitions=1,
+                          data_dir=str(models_tiny_corpus))
     first = ensure_trained(profile, "resnet", datasets=models_tiny_datasets,
                            artifacts_dir=tmp_path, progress=False)
     assert first.checkpoint_path.parent == tmp_path / "smoke" / "models"
@@ -273,3 +274,59 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA"):
             resolve_device("cuda")
+
+
+# --- end to end with lrp_utils.data -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def models_tiny_corpus(tmp_path_factory):
+    """A synthetic corpus with one repetition per speaker and digit (600 short files)."""
+    data = pytest.importorskip("lrp_utils.data")
+    root = tmp_path_factory.mktemp("corpus")
+    return data.ensure_corpus("synthetic", data_dir=root / "synthetic", repetitions=1, seed=0,
+                              progress=False)
+
+
+def test_ensure_trained_end_to_end_on_a_synthetic_corpus(tmp_path, models_tiny_corpus):
+    profile = get_profile("smoke", synthetic_repetitions=1, data_dir=str(models_tiny_corpus),
+                          alexnet_epochs=1, alexnet_train_limit=None, device="cpu")
+    kwargs = dict(artifacts_dir=tmp_path / "artifacts", cache_dir=tmp_path / "cache",
+                  progress=False)
+    result = ensure_trained(profile, "alexnet", **kwargs)
+    assert result.completed
+    assert result.history[0]["train"]["n"] == 12 * 10  # Becker's 12 training speakers x 10 digits
+    assert result.history[0]["validation"]["n"] == result.test_metrics["n"] == 6 * 10
+    assert result.config.data["corpus"] == "synthetic"
+    assert result.config.data["corpus_id"]  # the corpus version is part of the fingerprint
+    again = ensure_trained(profile, "alexnet", **kwargs)
+    assert again.last_state is None  # loaded, not retrained
+    assert _same_state(again.model.state_dict(), result.model.state_dict())
+    # one repetition cannot be split into speaker-ID train/validation/test: a clear error
+    with pytest.raises(ValueError, match="repetitions|validation"):
+        ensure_trained(profile, "resnet", **kwargs)
+    assert not list((tmp_path / "artifacts" / "smoke" / "models").glob("resnet-*"))
+
+
+def test_paper_profile_refuses_a_synthetic_corpus_at_run_time(tmp_path, models_tiny_corpus):
+    profile = get_profile("paper", corpus="auto", data_dir=None)
+    from lrp_utils.training.ensure import corpus_version
+    assert corpus_version(models_tiny_corpus) is not None
+    with pytest.raises(ValueError, match="allow_synthetic"):
+        profile.check_corpus("synthetic")
+
+
+def test_a_second_trainer_waits_for_the_first(tmp_path, models_tiny_datasets, models_tiny_config):
+    import threading
+
+    from lrp_utils.training.checkpoint import checkpoint_lock
+
+    path = tmp_path / "run.pt"
+    results = []
+    with checkpoint_lock(path):  # "another process" is training this checkpoint
+        worker = threading.Thread(target=lambda: results.append(
+            train(models_tiny_config(epochs=1), models_tiny_datasets, path, progress=False)))
+        worker.start()
+        worker.join(timeout=1.5)
+        assert worker.is_alive() and not path.exists()  # waiting, not training
+    worker.join(timeout=60)
+    assert results and results[0].completed

@@ -18,8 +18,12 @@ The history (loss and accuracy per epoch) is also written as ``<stem>.history.js
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -39,6 +43,34 @@ def history_path(checkpoint_path: str | Path) -> Path:
     """``<stem>.history.json`` beside ``<stem>.pt``."""
     path = Path(checkpoint_path)
     return path.with_name(path.stem + ".history.json")
+
+
+@contextlib.contextmanager
+def checkpoint_lock(path: str | Path, poll_s: float = 1.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` while training towards ``path``.
+
+    Two processes asking for the same model (say two notebooks) would otherwise both train it and
+    overwrite each other's checkpoints; with the lock the second waits (saying so once) and then
+    finds the finished checkpoint.  POSIX ``flock``: released by the OS if the process dies.
+    """
+    lock_path = Path(f"{path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    print(f"waiting for another process that is training {Path(path).name} ...",
+                          flush=True)
+                    told = True
+                time.sleep(poll_s)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

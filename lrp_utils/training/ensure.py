@@ -12,6 +12,7 @@ This is the glue between :mod:`lrp_utils.profiles`, :mod:`lrp_utils.data` and :f
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -51,15 +52,18 @@ def _check_architecture(architecture: str) -> None:
 
 
 def model_config(profile: Profile | str, architecture: str, *, seed: int | None = None,
-                 corpus_kind: str | None = None) -> TrainConfig:
+                 corpus_kind: str | None = None, corpus_id: str | None = None) -> TrainConfig:
     """The :class:`TrainConfig` of ``architecture`` under ``profile`` (training seed ``seed``,
-    default ``profile.seed``; ``corpus_kind`` is what the profile's corpus resolved to)."""
+    default ``profile.seed``; ``corpus_kind`` is what the profile's corpus resolved to and
+    ``corpus_id`` identifies its version, see :func:`corpus_version`)."""
     profile = _profile(profile)
     _check_architecture(architecture)
     seed = profile.seed if seed is None else int(seed)
     data: dict[str, Any] = {"corpus": corpus_kind or profile.corpus, "data_seed": profile.seed}
     if data["corpus"] == "synthetic":
         data["repetitions"] = profile.synthetic_repetitions
+    if corpus_id is not None:
+        data["corpus_id"] = corpus_id
     if architecture == "alexnet":
         data.update(fold=profile.fold, train_limit=profile.alexnet_train_limit)
         return TrainConfig("alexnet", profile.alexnet_epochs, profile.alexnet_batch_size,
@@ -98,14 +102,25 @@ def resolve_corpus(profile: Profile, progress: bool = True) -> tuple[Path, str]:
     return root, kind
 
 
+def corpus_version(root: str | Path) -> str | None:
+    """A short hash of a generated corpus' ``synthesis.json`` record (its generator version,
+    parameters and speaker table), so that a regenerated synthetic corpus never reuses models
+    trained on an older one; ``None`` for a recorded corpus (AudioMNIST and FSDD are fixed)."""
+    record = Path(root) / "synthesis.json"
+    if not record.is_file():
+        return None
+    return hashlib.sha256(record.read_bytes()).hexdigest()[:12]
+
+
 def profile_datasets(profile: Profile | str, architecture: str,
-                     corpus: tuple[Path, str] | None = None,
-                     progress: bool = True) -> dict[str, Dataset]:
+                     corpus: tuple[Path, str] | None = None, progress: bool = True,
+                     cache_dir: str | Path | None = None) -> dict[str, Dataset]:
     """The train/validation/test datasets ``architecture`` trains on under ``profile``.
 
     ``alexnet``: Becker's gender fold ``profile.fold`` (training split cut to
     ``alexnet_train_limit`` by a seeded random subset); ``resnet``: speaker ID split by
-    repetition, at most ``resnet_limit_per_split`` utterances per split.
+    repetition, at most ``resnet_limit_per_split`` utterances per split.  Features are cached
+    in ``cache_dir`` (default: the data layer's, ``artifacts/cache``).
     """
     from lrp_utils import data
 
@@ -117,36 +132,38 @@ def profile_datasets(profile: Profile | str, architecture: str,
             raise ValueError("the gender AlexNet cannot train on FSDD (all its speakers are male); "
                              "use corpus='auto', 'synthetic' or 'audiomnist'")
         splits = dict(data.gender_datasets(root, fold=profile.fold, seed=profile.seed,
-                                           progress=progress))
+                                           cache_dir=cache_dir, progress=progress))
         splits["train"] = _limit(splits["train"], profile.alexnet_train_limit, profile.seed)
         return splits
     # Limiting inside the data layer also spares computing the unused filterbanks.
     splits, _ = data.speaker_datasets(root, profile.resnet_frames, seed=profile.seed,
                                       loader="fsdd" if kind == "fsdd" else "audiomnist",
                                       limit_per_split=profile.resnet_limit_per_split,
-                                      progress=progress)
+                                      cache_dir=cache_dir, progress=progress)
     return dict(splits)
 
 
 def ensure_trained(profile: Profile | str = "cpu", architecture: str = "alexnet", *,
                    seed: int | None = None, datasets: Mapping[str, Dataset] | None = None,
                    artifacts_dir: str | Path | None = None, progress: bool = True,
-                   **overrides: Any) -> TrainResult:
+                   cache_dir: str | Path | None = None, **overrides: Any) -> TrainResult:
     """The ``architecture`` model of ``profile`` (trained with ``seed``): loaded from its
     checkpoint when it exists, otherwise trained (or resumed) and saved.
 
     ``overrides`` are profile fields (as papermill parameters).  ``datasets`` may pass the
-    profile's datasets when the caller has them already; by default they come from
-    :mod:`lrp_utils.data` via the profile's corpus.
+    profile's datasets when the caller has them already (they must be the profile's: the
+    corpus is still resolved, to name the artifact); by default they come from
+    :mod:`lrp_utils.data` via the profile's corpus (features cached in ``cache_dir``, default
+    ``artifacts/cache``).  Checkpoints go to ``<artifacts_dir>/<profile>/models/`` (default
+    ``artifacts/``).
     """
     profile = _profile(profile).with_overrides(**overrides)
     _check_architecture(architecture)
-    corpus = None
-    kind = profile.corpus
-    if datasets is None:
-        corpus = resolve_corpus(profile, progress)
-        kind = corpus[1]
-    config = model_config(profile, architecture, seed=seed, corpus_kind=kind)
+    # Resolve the corpus even when the caller brings the datasets (they come from it): its kind
+    # and version are part of the artifact's name, so every caller finds the same checkpoint.
+    corpus = resolve_corpus(profile, progress)
+    kind, version = corpus[1], corpus_version(corpus[0])
+    config = model_config(profile, architecture, seed=seed, corpus_kind=kind, corpus_id=version)
     path = checkpoint_path(profile, config, artifacts_dir)
     if path.exists():
         payload = load_checkpoint(path)
@@ -154,7 +171,7 @@ def ensure_trained(profile: Profile | str = "cpu", architecture: str = "alexnet"
         if payload["completed"]:
             return load_trained(config, path, payload)
     if datasets is None:
-        datasets = profile_datasets(profile, architecture, corpus, progress)
+        datasets = profile_datasets(profile, architecture, corpus, progress, cache_dir)
     return train(config, datasets, path, progress=progress)
 
 

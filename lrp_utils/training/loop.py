@@ -31,7 +31,7 @@ from lrp_utils.models import build_model
 from lrp_utils.seeding import (capture_rng_state, derive_seed, deterministic_algorithms,
                                make_generator, restore_rng_state, seed_everything)
 from lrp_utils.training.checkpoint import (CHECKPOINT_FORMAT, CheckpointError, check_compatible,
-                                           history_path, load_checkpoint,
+                                           checkpoint_lock, history_path, load_checkpoint,
                                            model_from_checkpoint)
 from lrp_utils.training.config import TrainConfig
 
@@ -157,6 +157,16 @@ def train(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoint_path:
     """
     _check_datasets(datasets)
     checkpoint_path = Path(checkpoint_path)
+    with checkpoint_lock(checkpoint_path):
+        return _train_locked(config, datasets, checkpoint_path, init_from, stop_after_epochs,
+                             on_epoch_end, progress)
+
+
+def _train_locked(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoint_path: Path,
+                  init_from: str | Path | None, stop_after_epochs: int | None,
+                  on_epoch_end: Callable[[int, dict[str, Any]], None] | None,
+                  progress: bool) -> TrainResult:
+    """:func:`train`, with the checkpoint's lock held."""
     device = devices.resolve_device(config.device)
     amp = devices.amp_enabled(device, config.mixed_precision)
     channels_last = devices.use_channels_last(device)
