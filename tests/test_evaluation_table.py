@@ -40,6 +40,7 @@ def test_table1_by_hand(models_and_data, eval_grad_x_input):
     assert table.loc["AlexNet_augmented", "8.33333 %"] == "75.00 ± 35.36 %"
     assert [run["flipped"] for run in table.attrs["runs"]] == [0.5, 0.5, 1.0]
     assert table.attrs["fraction"] == pytest.approx(3 / 36)
+    assert table.attrs["n_samples"] == len(y)
 
 
 def test_table1_paper_fraction_column_name(models_and_data, eval_grad_x_input):

@@ -54,7 +54,7 @@ def table1(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.
         Indexed by row name, with numeric columns ``n_models``, ``clean_mean``, ``clean_std``,
         ``flipped_mean``, ``flipped_std`` (accuracies as fractions; std NaN for one model), and
         the formatted columns ``"0 %"`` and e.g. ``"0.5 %"`` (``"97.30 ± 0.41 %"``).  Per-model
-        accuracies are in ``df.attrs["runs"]``, the settings in ``df.attrs["fraction"]``,
+        accuracies are in ``df.attrs["runs"]``, the number of test items in ``df.attrs["n_samples"]``, the settings in ``df.attrs["fraction"]``,
         ``["baseline"]`` and ``["composite"]``.
     """
     check_input(x_test, "x_test")
@@ -90,5 +90,6 @@ def table1(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
-    table.attrs.update(runs=runs, fraction=fraction, baseline=baseline, composite=repr(composite))
+    table.attrs.update(runs=runs, fraction=fraction, baseline=baseline, composite=repr(composite),
+                       n_samples=int(y_test.shape[0]))
     return table
