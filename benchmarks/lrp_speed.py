@@ -1,8 +1,9 @@
 """Speed and peak memory of ``lrp_utils.lrp.explain`` against the plain input gradient and Zennit.
 
 Becker's AlexNet (Caffe layout, 1x227x227), batch 32, float32, on the CPU (and CUDA when present).
-Each method runs in its own subprocess for the memory figure (peak RSS above the process's
-baseline on CPU, ``torch.cuda.max_memory_allocated`` on CUDA); times are medians of repeated runs.
+Each method runs in fresh subprocesses for the memory figure (peak RSS of the first call above the
+process's baseline on CPU, median over three processes; ``torch.cuda.max_memory_allocated`` on
+CUDA); times are medians of repeated runs.
 
     python benchmarks/lrp_speed.py [--batch 32] [--repeats 5] [--threads N]
 
@@ -111,7 +112,7 @@ def synchronize(device: str) -> None:
 
 
 def measure(method: str, device: str, batch: int, repeats: int, threads: int) -> dict:
-    """Time ``method`` (median of ``repeats`` after one warm-up) and record its peak memory."""
+    """Peak memory of the first call of ``method``, then its time (median of ``repeats``)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = becker_alexnet().to(device).eval()
@@ -136,17 +137,27 @@ def measure(method: str, device: str, batch: int, repeats: int, threads: int) ->
         run()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(times), "times_s": times, "peak_bytes": peak}
+    return {"median_s": statistics.median(times) if times else None, "times_s": times, "peak_bytes": peak}
 
 
-def in_subprocess(method: str, device: str, args) -> dict:
+def in_subprocess(method: str, device: str, args, repeats: int) -> dict:
     command = [sys.executable, __file__, "--worker", method, "--device", device, "--batch", str(args.batch),
-               "--repeats", str(args.repeats), "--threads", str(args.threads)]
+               "--repeats", str(repeats), "--threads", str(args.threads)]
     # A fixed mmap threshold makes glibc return every large block to the OS when it is freed, so the
     # peak RSS follows the live tensors instead of the allocator's caching.
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
     output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def measure_method(method: str, device: str, args) -> dict:
+    """Times from one process; peak memory as the median over ``args.memory_runs`` fresh processes
+    (the first call's peak varies by a few MiB from process to process)."""
+    row = in_subprocess(method, device, args, args.repeats)
+    peaks = [row["peak_bytes"]] + [in_subprocess(method, device, args, 0)["peak_bytes"]
+                                   for _ in range(args.memory_runs - 1)]
+    row.update(peak_bytes=statistics.median(peaks), peak_bytes_runs=peaks)
+    return row
 
 
 def markdown(report: dict) -> str:
@@ -169,6 +180,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--memory-runs", type=int, default=3, help="processes whose peak memory is the median")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: both where available)")
     parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -182,7 +194,7 @@ def main() -> None:
         rows = {}
         for method in METHODS:
             print(f"{device}: {method} ...", file=sys.stderr, flush=True)
-            rows[method] = in_subprocess(method, device, args)
+            rows[method] = measure_method(method, device, args)
         for row in rows.values():
             row["time_ratio"] = row["median_s"] / rows["gradient"]["median_s"]
             row["memory_ratio"] = row["peak_bytes"] / rows["gradient"]["peak_bytes"]
