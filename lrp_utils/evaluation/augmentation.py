@@ -26,9 +26,10 @@ from torch.utils.data import Dataset, TensorDataset
 from lrp_utils.evaluation._batching import batch_slices, compute_device, dataset_tensors
 from lrp_utils.evaluation._checks import check_batch_size, check_fraction
 from lrp_utils.evaluation._hashing import content_key
-from lrp_utils.evaluation.relevance import ExplainFn, explain_batch, resolve_explainer
 from lrp_utils.evaluation.pixel_flipping import flip_top
+from lrp_utils.evaluation.relevance import ExplainFn, explain_batch, resolve_explainer
 from lrp_utils.io import save_torch
+from lrp_utils.lrp.canonizers import eval_mode
 
 #: Bumped whenever the cached content would change for the same inputs.
 CACHE_VERSION = 1
@@ -93,17 +94,13 @@ def relevance_augmented_dataset(model: nn.Module, dataset: Dataset, composite: A
                 return TensorDataset(cached["x"], cached["y"])
 
     device = compute_device(model, x)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         # x is our own copy (dataset_tensors concatenates), so each batch is overwritten in place
         # once it has been explained and augmented from its original values.
         for batch in batch_slices(x.shape[0], batch_size, "augmenting", progress):
             xb, yb = x[batch].to(device), y[batch].to(device)
             relevance = explain_batch(model, xb, yb, composite, explain_fn)
             x[batch] = moore_augment(xb, relevance, fraction).to(x.device)
-    finally:
-        model.train(was_training)
 
     if cache_path is not None:
         save_torch(cache_path, {"key": key, "x": x, "y": y, "fraction": fraction})

@@ -35,6 +35,7 @@ from lrp_utils.evaluation._checks import (
 )
 from lrp_utils.evaluation.neighbourhood import moore_mean
 from lrp_utils.evaluation.selection import bin_ranks, check_order, flip_count, top_fraction_mask
+from lrp_utils.lrp.canonizers import eval_mode
 
 #: Named baselines (besides any finite number).
 BASELINES = ("min", "moore")
@@ -201,9 +202,7 @@ def pixel_flipping(model: nn.Module, x: torch.Tensor, y: torch.Tensor, relevance
     correct = torch.zeros(len(counts), dtype=torch.int64, device=device)
     logit_sum = torch.zeros(len(counts), dtype=torch.float64, device=device)
 
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             for batch in batch_slices(x.shape[0], batch_size, f"pixel flipping ({order})", progress):
                 xb, yb = x[batch].to(device), y[batch].to(device)
@@ -214,8 +213,6 @@ def pixel_flipping(model: nn.Module, x: torch.Tensor, y: torch.Tensor, relevance
                     logits = _logits(model, flipped)
                     correct[i] += (logits.argmax(dim=1) == yb).sum()
                     logit_sum[i] += logits.gather(1, yb[:, None]).sum(dtype=torch.float64)
-    finally:
-        model.train(was_training)
 
     n = x.shape[0]
     return FlippingCurve(

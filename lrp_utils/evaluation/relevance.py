@@ -13,6 +13,7 @@ from torch import nn
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device
 from lrp_utils.evaluation._checks import check_batch_size, check_input, check_labels
+from lrp_utils.lrp.canonizers import eval_mode
 
 #: ``explain_fn(model, x, target, composite) -> relevance with x's shape``.
 ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, Any], torch.Tensor]
@@ -69,13 +70,9 @@ def explain_batched(model: nn.Module, x: torch.Tensor, y: torch.Tensor, composit
     composite, explain_fn = resolve_explainer(composite, explain_fn)
     device = compute_device(model, x)
     relevance = torch.empty_like(x)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for batch in batch_slices(x.shape[0], batch_size, "explaining", progress):
             rel = explain_batch(model, x[batch].to(device), y[batch].to(device), composite,
                                 explain_fn)
             relevance[batch] = rel.to(relevance.device, relevance.dtype)
-    finally:
-        model.train(was_training)
     return relevance

@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.data import Dataset, Subset
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device, dataset_tensors
+from lrp_utils.lrp.canonizers import eval_mode
 
 
 def evenly_spaced(dataset: Dataset, count: int | None, batch_size: int = 64
@@ -32,12 +33,8 @@ def evenly_spaced(dataset: Dataset, count: int | None, batch_size: int = 64
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 64, progress: bool | None = None) -> torch.Tensor:
     """Predicted class of every item of ``x`` (in eval mode, no gradient), on ``x``'s device."""
     device = compute_device(model, x)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             predictions = [model(x[batch].to(device)).argmax(dim=1).to(x.device)
                            for batch in batch_slices(x.shape[0], batch_size, "predict", progress)]
-    finally:
-        model.train(was_training)
     return torch.cat(predictions)

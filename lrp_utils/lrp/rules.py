@@ -262,9 +262,3 @@ class Pass(Rule):
 
     def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
         return z
-
-
-def rule_applies(rule: Rule, module: nn.Module) -> bool:
-    """Whether ``rule`` is defined for ``module``'s layer type."""
-    return isinstance(module, rule.applies_to)
-
