@@ -1,9 +1,11 @@
 """Speed and peak memory of ``lrp_utils.lrp.explain`` against the plain input gradient and Zennit.
 
 Becker's AlexNet (Caffe layout, 1x227x227), batch 32, float32, on the CPU (and CUDA when present).
-Each method runs in fresh subprocesses for the memory figure (peak RSS of the first call above the
-process's baseline on CPU, median over three processes; ``torch.cuda.max_memory_allocated`` on
-CUDA); times are medians of repeated runs.
+Each method runs in fresh subprocesses for the memory figure: the peak of one call after a warm-up
+call (so one-time costs such as oneDNN kernels and lazy imports stay out), above the memory in use
+before it; on CPU the peak RSS, reset to the current RSS first (``/proc/self/clear_refs``), median
+over three processes; ``torch.cuda.max_memory_allocated`` on CUDA. Times are medians of repeated
+runs.
 
     python benchmarks/lrp_speed.py [--batch 32] [--repeats 5] [--threads N]
 
@@ -111,20 +113,32 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def reset_peak_rss() -> None:
+    """Lower the process's peak RSS to its current RSS (Linux; elsewhere a no-op), so that a peak is
+    measured above the memory in use, not above an earlier and higher peak (building the model)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
 def measure(method: str, device: str, batch: int, repeats: int, threads: int) -> dict:
-    """Peak memory of the first call of ``method``, then its time (median of ``repeats``)."""
+    """Peak memory of one call of ``method`` after a warm-up call, then its time (median of ``repeats``)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = becker_alexnet().to(device).eval()
     x = -80 * torch.rand(batch, 1, 227, 227, device=device)
     target = torch.randint(2, (batch,), device=device)
     run = make_runner(method, model, x, target)
+    run()  # warm-up: one-time costs (oneDNN kernels, autograd threads, lazy imports) stay out of the figures
     synchronize(device)
+    reset_peak_rss()
     baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
         baseline_cuda = torch.cuda.memory_allocated()
-    run()  # warm-up, also the memory measurement
+    run()  # the memory measurement
     synchronize(device)
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated() - baseline_cuda
@@ -152,7 +166,7 @@ def in_subprocess(method: str, device: str, args, repeats: int) -> dict:
 
 def measure_method(method: str, device: str, args) -> dict:
     """Times from one process; peak memory as the median over ``args.memory_runs`` fresh processes
-    (the first call's peak varies by a few MiB from process to process)."""
+    (the peak varies by a few MiB from process to process)."""
     row = in_subprocess(method, device, args, args.repeats)
     peaks = [row["peak_bytes"]] + [in_subprocess(method, device, args, 0)["peak_bytes"]
                                    for _ in range(args.memory_runs - 1)]

@@ -117,3 +117,44 @@ def test_inplace_relu_gives_the_same_relevance(name):
     x = -80 * torch.rand(2, 1, 227, 227, dtype=torch.float64)
     expected = explain(plain, x, 1, paper_composite(name))
     assert torch.allclose(explain(inplace, x, 1, paper_composite(name)), expected, rtol=1e-12, atol=1e-15)
+
+
+class _UnrecognisedReLU(nn.ReLU):
+    """A ReLU that ``explain`` does not treat as one, so every rule stays at its layer's output."""
+
+
+@pytest.mark.parametrize("name", ["epsilon", "gamma"])
+def test_rules_at_the_relu_output_equal_rules_at_the_layer_output(name):
+    """ε and γ of a layer read by one ReLU work from the ReLU's output (to save memory); that gives
+    the relevance of the general code path at the layer's own output."""
+    torch.manual_seed(0)
+    plain = becker_alexnet_like(width=8).double().eval()
+    general = becker_alexnet_like(width=8).double().eval()
+    general.load_state_dict(plain.state_dict())
+    for i, module in enumerate(general):
+        if isinstance(module, nn.ReLU):
+            general[i] = _UnrecognisedReLU()
+    assert not trace_structure(general, torch.randn(1, 1, 227, 227, dtype=torch.float64), AFFINE_TYPES).relu_fed
+    x = -80 * torch.rand(2, 1, 227, 227, dtype=torch.float64)
+    expected = explain(general, x, 1, paper_composite(name))
+    assert torch.allclose(explain(plain, x, 1, paper_composite(name)), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+def test_gamma_with_padding_given_as_a_string():
+    """``padding='same'``/``'valid'`` give the relevance of the same padding as numbers; a ``'same'``
+    that pads asymmetrically (even kernel) is refused by the γ rule."""
+
+    def net(padding_1, padding_2, kernel=3):
+        torch.manual_seed(0)
+        return nn.Sequential(
+            nn.Conv2d(2, 4, kernel, padding=padding_1), nn.ReLU(), nn.Conv2d(4, 3, 3, padding=padding_2),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        ).double().eval()
+
+    x = torch.randn(3, 2, 8, 8, dtype=torch.float64)
+    gamma = Composite.uniform(Gamma(0.5))
+    expected = explain(net(1, 0), x, 2, gamma)
+    assert torch.allclose(explain(net("same", "valid"), x, 2, gamma), expected, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="pads asymmetrically"):
+        explain(net("same", 0, kernel=2), x, 2, gamma)

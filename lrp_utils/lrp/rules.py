@@ -25,6 +25,8 @@ nothing: their plain gradient *is* the pass-through / winner-takes-all redistrib
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -41,20 +43,20 @@ NORM_TYPES = (Add, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.Adaptive
 AFFINE_TYPES = LINEAR_TYPES + BATCHNORM_TYPES
 
 
-def stabilize(z: torch.Tensor, epsilon: float) -> torch.Tensor:
-    r"""``z + ε·sign(z)`` with ``sign(0) = +1`` (the stabiliser of equation 2, as in Zennit)."""
-    return z + epsilon * torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
+def stabilize(z: torch.Tensor, epsilon: float, out: torch.Tensor | None = None) -> torch.Tensor:
+    r"""``z + ε·sign(z)`` with ``sign(0) = +1`` (the stabiliser of equation 2, as in Zennit), written
+    into ``out`` if given (``out=z`` works in place)."""
+    signed = torch.where(z >= 0, z.new_tensor(epsilon), z.new_tensor(-epsilon))
+    return torch.add(z, signed, out=out)
 
 
 class _Relay(torch.autograd.Function):
     """Forward: return ``value`` (the layer's true output). Backward: send ``sign_i · g ⊙ scale`` to
-    each of ``mods`` (modified re-evaluations of the layer that carry the graph to its input), plus
-    an optional lazily computed gradient for the layer input ``a``."""
+    each of ``mods`` (modified re-evaluations of the layer that carry the graph to its input)."""
 
     @staticmethod
-    def forward(ctx, value, a, lazy_input_grad, scale, signs, *mods):  # noqa: D102
+    def forward(ctx, value, scale, signs, *mods):  # noqa: D102
         ctx.save_for_backward(scale)
-        ctx.lazy_input_grad = lazy_input_grad
         ctx.signs = signs
         return value.detach()
 
@@ -64,8 +66,42 @@ class _Relay(torch.autograd.Function):
         # explain() runs one backward pass, so the saved factor can take the product in place
         # (one activation less at the peak of the backward pass)
         scaled = scale.mul_(grad)
-        grad_a = ctx.lazy_input_grad(grad) if ctx.lazy_input_grad is not None else None
-        return (None, grad_a, None, None, None, *(scaled if s > 0 else -scaled for s in ctx.signs))
+        return (None, None, None, *(scaled if s > 0 else -scaled for s in ctx.signs))
+
+
+class _Deferred(torch.autograd.Function):
+    """Forward: return ``value`` (the layer's true output), cut from the layer's own graph.
+    Backward: the gradient of the layer input ``a`` is ``input_grad(grad, a, *saved)``, computed
+    only when the backward pass reaches the layer, so the rule holds no memory until then."""
+
+    @staticmethod
+    def forward(ctx, value, a, input_grad, *saved):  # noqa: D102
+        ctx.save_for_backward(a, *saved)
+        ctx.input_grad = input_grad
+        return value.detach()
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        a, *saved = ctx.saved_tensors
+        grad_a = ctx.input_grad(grad, a, *saved) if ctx.needs_input_grad[1] else None
+        return (None, grad_a, None, *(None for _ in saved))
+
+
+def hook_relu_output(y: torch.Tensor, transform) -> None:
+    """Replace the gradient ``G_y`` at a ReLU output ``y`` by ``transform(y, G_y)`` in the backward
+    pass, reading ``y`` from the tensor the ReLU saves for its own backward pass anyway."""
+    if not y.requires_grad:
+        return
+    version = y._version
+    held = [y]  # let go of y once used (the hook holds it, and would keep it to the end of the pass)
+
+    def hook(grad):
+        values = held.pop()
+        if values._version != version:
+            raise RuntimeError("LRP: a ReLU output was modified in place after the ReLU; use inplace=False")
+        return transform(values.detach(), grad)
+
+    y.register_hook(hook)
 
 
 class Rule:
@@ -137,17 +173,13 @@ class Epsilon(Rule):
     def scale_gradient(self, y: torch.Tensor) -> None:
         """Multiply the gradient at a ReLU output ``y ≥ 0`` by ``y / (y + ε)``, in the backward pass
         (with a single new tensor, so the backward pass's peak memory hardly moves)."""
-        version = y._version
 
-        def hook(grad):
-            if y._version != version:
-                raise RuntimeError("LRP: a ReLU output was modified in place after the ReLU; use inplace=False")
-            values = y.detach()
+        def scale(values, grad):
             scaled = values + self.epsilon
             torch.div(values, scaled, out=scaled)
             return scaled.mul_(grad)
 
-        y.register_hook(hook)
+        hook_relu_output(y, scale)
 
 
 class Norm(Epsilon):
@@ -178,9 +210,13 @@ class Gamma(Rule):
     - ``z_k = 0`` passes no relevance.
 
     With non-negative inputs (after a ReLU) and positive outputs this is exactly equation (3).
-    Cost: one extra evaluation of the layer in the forward pass (two if its input has negative
-    entries); the ``z_k < 0`` branch is evaluated in the backward pass only if relevance actually
-    reaches a negative output (never for a layer followed by a ReLU).
+
+    Everything is computed in the backward pass, when relevance reaches the layer: one extra
+    evaluation ``z_γ`` of the layer and its transposed map (twice if relevance reaches a negative
+    output; the ``a⁻`` term only if the input has negative entries). Until then the rule keeps
+    nothing but ``z``, and not even that for a layer followed by a ReLU: there the hook at the
+    ReLU output turns the gradient into the relevance ``R_y = y ⊙ G_y`` (the ReLU keeps ``y``
+    anyway), which reaches the layer as ``R_z``, zero wherever ``z ≤ 0``.
     """
 
     def __init__(self, gamma: float = 0.25, stabilizer: float = 1e-6):
@@ -189,38 +225,47 @@ class Gamma(Rule):
         self.gamma = float(gamma)
         self.stabilizer = float(stabilizer)
 
-    def _modified(self, unit, a, positive_weight_boost: bool):
-        """``f(a⁺; w + γw^±, b + γb^±) + f(a⁻; w + γw^∓)`` (the ``a⁻`` term only if ``a`` has negatives)."""
-        weight, bias = unit.parameters()
-
-        def boost(param, positive):
-            return param + self.gamma * (param.clamp(min=0) if positive else param.clamp(max=0))
-
-        if not bool((a < 0).any()):  # the common case after a ReLU: a = a⁺, no copy
-            return unit.forward(a, boost(weight, positive_weight_boost), boost(bias, positive_weight_boost))
-        out = unit.forward(a.clamp(min=0), boost(weight, positive_weight_boost), boost(bias, positive_weight_boost))
-        return out + unit.forward(a.clamp(max=0), boost(weight, not positive_weight_boost), None)
+    def _boost(self, param: torch.Tensor, positive: bool) -> torch.Tensor:
+        """``w + γw⁺`` (``positive``) or ``w + γw⁻``."""
+        return param + self.gamma * (param.clamp(min=0) if positive else param.clamp(max=0))
 
     def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
         z_value = z.detach()
-        positive = self._modified(unit, a, True)
-        scale = z_value.clamp(min=0) / stabilize(positive.detach(), self.stabilizer)
-        if relu_fed:
-            return _Relay.apply(z_value, None, None, scale, (1,), positive)
-        negative_part = z_value.clamp(max=0)
-        a_saved = a.detach()
+        if not relu_fed:
+            return _Deferred.apply(z_value, a, functools.partial(self._input_grad, unit), z_value)
+        out = _Deferred.apply(z_value, a, functools.partial(self._input_grad_from_relevance, unit))
+        context.defer_to_relu(out, lambda y: hook_relu_output(y, torch.mul))
+        return out
 
-        def lazy_negative_grad(grad):
-            carried = grad * negative_part
-            if not bool((carried != 0).any()):
-                return None
-            with torch.enable_grad():
-                leaf = a_saved.requires_grad_()
-                negative = self._modified(unit, leaf, False)
-                (grad_a,) = torch.autograd.grad(negative, leaf, carried / stabilize(negative.detach(), self.stabilizer))
-            return grad_a
+    def _input_grad(self, unit, grad, a, z):
+        """Gradient of ``a`` from ``G_z``: the relevance ``R_z = z ⊙ G_z`` split by the sign of ``z``."""
+        grad_a = self._branch_grad(unit, a, grad * z.clamp(min=0), True)
+        negative = grad * z.clamp(max=0)
+        if bool((negative != 0).any()):
+            grad_a = grad_a + self._branch_grad(unit, a, negative, False)
+        return grad_a
 
-        return _Relay.apply(z_value, a, lazy_negative_grad, scale, (1,), positive)
+    def _input_grad_from_relevance(self, unit, relevance, a):
+        """Gradient of ``a`` from ``R_z`` of a layer read by one ReLU (``R_z = 0`` where ``z ≤ 0``)."""
+        return self._branch_grad(unit, a, relevance, True)
+
+    def _branch_grad(self, unit, a, relevance, positive: bool):
+        r"""One sign branch of equation (3): :math:`J^\top (R / \mathrm{stab}(z_\gamma))` for
+        ``z_γ = f(a⁺; w + γw^±, b + γb^±) + f(a⁻; w + γw^∓)`` and its Jacobian ``J`` in ``a``
+        (``±`` the sign of the branch; the ``a⁻`` term only if ``a`` has negative entries)."""
+        weight, bias = unit.parameters()
+        same, bias = self._boost(weight, positive), self._boost(bias, positive)
+        if not bool((a < 0).any()):  # the common case after a ReLU: a = a⁺
+            return unit.input_grad(self._ratio(relevance, unit.forward(a, same, bias)), a, same)
+        other = self._boost(weight, not positive)
+        modified = unit.forward(a.clamp(min=0), same, bias).add_(unit.forward(a.clamp(max=0), other, None))
+        ratio = self._ratio(relevance, modified)
+        # a.clamp(min=0) and a.clamp(max=0) pass the gradient where a ≥ 0 and a ≤ 0 (both at 0)
+        return unit.input_grad(ratio, a, same).where(a >= 0, 0.0) + unit.input_grad(ratio, a, other).where(a <= 0, 0.0)
+
+    def _ratio(self, relevance, modified):
+        """``R / stab(z_γ)``, computed in the storage of the fresh tensor ``modified`` (``z_γ``)."""
+        return torch.div(relevance, stabilize(modified, self.stabilizer, out=modified), out=modified)
 
 
 class ZBox(Rule):
@@ -251,7 +296,7 @@ class ZBox(Rule):
         from_high = unit.forward(high, weight.clamp(max=0), bias.clamp(max=0))
         z_value = z.detach()
         scale = z_value / stabilize(z_value - from_low.detach() - from_high.detach(), self.stabilizer)
-        return _Relay.apply(z_value, None, None, scale, (1, -1, -1), z, from_low, from_high)
+        return _Relay.apply(z_value, scale, (1, -1, -1), z, from_low, from_high)
 
 
 class Pass(Rule):

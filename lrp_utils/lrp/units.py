@@ -50,6 +50,22 @@ def _batchnorm_scale_shift(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     return scale, shift
 
 
+def _numeric_padding(module: nn.Module):
+    """A conv layer's zero padding per side as numbers (``'valid'`` and ``'same'`` resolved; the
+    latter only where it pads symmetrically, i.e. ``dilation · (kernel − 1)`` is even)."""
+    if not isinstance(module.padding, str):
+        return module.padding
+    if module.padding == "valid":
+        return 0
+    total = [d * (k - 1) for d, k in zip(module.dilation, module.kernel_size)]
+    if any(t % 2 for t in total):
+        raise ValueError(
+            f"{type(module).__name__} with padding='same' and kernel {module.kernel_size} pads asymmetrically, "
+            "which the γ rule does not support; give the padding as numbers"
+        )
+    return tuple(t // 2 for t in total)
+
+
 @dataclass(frozen=True)
 class AffineUnit:
     """One explainable affine layer: ``module`` (conv, linear or BatchNorm) and, optionally, the
@@ -81,3 +97,14 @@ class AffineUnit:
         shape = (1, -1) + (1,) * (a.ndim - 2)
         out = a * weight.reshape(shape)
         return out if bias is None else out + bias.reshape(shape)
+
+    def input_grad(self, grad: torch.Tensor, a: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """``(∂f(a; weight, b) / ∂a)ᵀ grad``: the layer's transposed linear map (the bias drops out)."""
+        module = self.module
+        if isinstance(module, nn.Linear):
+            return grad @ weight
+        if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+            conv_input = torch.nn.grad.conv1d_input if isinstance(module, nn.Conv1d) else torch.nn.grad.conv2d_input
+            padding = _numeric_padding(module)
+            return conv_input(a.shape, weight, grad, module.stride, padding, module.dilation, module.groups)
+        return grad * weight.reshape((1, -1) + (1,) * (a.ndim - 2))
