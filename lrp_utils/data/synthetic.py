@@ -29,7 +29,7 @@ Each recording is :math:`y = s + n`, built in the short-time Fourier domain (Han
   ('t Hart, Collier & Cohen 1990, declination). Male and female instantaneous f0 thus overlap a
   little (high male ~ 170 Hz, low female ~ 150 Hz) while their means differ by almost an octave.
 - **Glottal tilt and lip radiation** :math:`T(f) = (1 + (f/200)^2)^{-\tau/12}`, a net slope of
-  :math:`-\tau` dB/octave, :math:`\tau \sim \mathcal N(6, 1)` per speaker for both genders.
+  :math:`-\tau` dB/octave, :math:`\tau \sim \mathcal N(6, 1.5^2)` per speaker for both genders.
 - **Vocal tract** :math:`H`: a cascade of five formant resonators (Klatt 1980, *Software for a
   cascade/parallel formant synthesizer*, JASA 67), each the magnitude of an analogue pole pair
   normalised to 1 at 0 Hz, :math:`|R_{F,b}(f)| = (F^2 + b^2) / \sqrt{(F^2 + b^2 - f^2)^2 + (2bf)^2}`
@@ -39,9 +39,17 @@ Each recording is :math:`y = s + n`, built in the short-time Fourier domain (Han
   linearly interpolated in between (coarticulation); F4 = 3500 Hz, F5 = 4500 Hz.
 - **Vocal-tract length** scales every formant by a per-speaker factor :math:`k`, Gaussian with mean
   1.00 for men and 1.16 for women (sd 0.05 each): women's formants lie 15-20 % above men's
-  (Peterson & Barney 1952; Fant 1966, *A note on vocal tract size factors*), each formant of a
-  speaker also moved by :math:`e^{\mathcal N(0, 0.03^2)}` and each recording by
-  :math:`e^{\mathcal N(0, 0.02^2)}`.
+  (Peterson & Barney 1952; Fant 1966, *A note on vocal tract size factors*), and each recording's
+  by :math:`e^{\mathcal N(0, 0.02^2)}`.
+- **Speaker individuality** beyond f0 and vocal-tract length: each formant of a speaker is moved by
+  :math:`e^{\mathcal N(0, 0.07^2)}` (vowel formants of speakers of one gender spread by 5-10 %
+  after length normalisation, Peterson & Barney 1952; the higher formants, shaped by the
+  speaker's anatomy rather than the phone, carry speaker identity, Kitamura & Akagi 1995,
+  *Speaker individualities in speech spectral envelopes*), all formant bandwidths are scaled by
+  :math:`e^{\mathcal N(0, 0.25^2)}` (damping: breathier or more pressed voices), and the
+  source slope :math:`\tau` below varies with sd 1.5 dB/octave. Real speakers differ in far more
+  ways; these keep 60 synthetic speakers as tellable apart as AudioMNIST's for a speaker-ID
+  network, while the gender cues stay those of the previous items.
 - **Noise source** :math:`E_n`: white Gaussian noise, drawn directly in the STFT domain (complex
   Gaussian bins with the variance of the STFT of unit-variance white noise), through the vocal tract
   as aspiration (gain :math:`g_a`, after stop releases and weakly in vowels) and through a band
@@ -98,7 +106,11 @@ from lrp_utils.io import write_json
 AUDIOMNIST_FEMALE_SPEAKERS = (12, 26, 28, 36, 43, 47, 52, 56, 57, 58, 59, 60)
 
 #: Bump when the model changes its output; stored in ``synthesis.json`` so old corpora are detected.
-MODEL_VERSION = 2  # 2: recording-chain high-pass (version 1 had a DC component growing with f0)
+MODEL_VERSION = 3  # 2: recording-chain high-pass (1 had a DC growing with f0); 3: wider speaker individuality
+
+#: Spread (sd in log) of a speaker's formant offsets, and of its bandwidth scale.
+FORMANT_OFFSET_SD = 0.07
+BANDWIDTH_SCALE_SD = 0.25
 
 #: Cut-off of the recording chain's second-order high-pass (no DC, as with a real microphone).
 HIGHPASS_HZ = 50.0
@@ -168,6 +180,7 @@ class SpeakerParams:
     f0: float  #: median fundamental frequency in Hz
     vocal_tract: float  #: formant scaling factor k
     formant_offsets: tuple[float, ...]  #: per-formant multiplicative deviations (F1..F5)
+    bandwidth_scale: float  #: factor on every formant bandwidth
     tilt: float  #: net source spectral slope in dB/octave
     jitter: float  #: pulse-period jitter, fraction of the period
     shimmer: float  #: pulse-amplitude shimmer, fraction
@@ -203,12 +216,14 @@ def speaker_params(seed: int, speaker: int, gender: str) -> SpeakerParams:
         gender=gender,
         f0=f0,
         vocal_tract=vocal_tract,
-        formant_offsets=tuple(float(v) for v in np.exp(rng.normal(0.0, 0.03, size=5))),
-        tilt=float(rng.normal(6.0, 1.0)),
+        formant_offsets=tuple(float(v) for v in np.exp(rng.normal(0.0, FORMANT_OFFSET_SD, size=5))),
+        tilt=float(rng.normal(6.0, 1.5)),
         jitter=float(rng.uniform(0.005, 0.015)),
         shimmer=float(rng.uniform(0.03, 0.06)),
         duration=float(rng.uniform(0.45, 0.75)),
         age=int(rng.integers(20, 46)),
+        # drawn last, so that the draws above are those of version 2
+        bandwidth_scale=float(np.exp(rng.normal(0.0, BANDWIDTH_SCALE_SD))),
     )
 
 
@@ -309,7 +324,7 @@ def synthesize_recording(params: SpeakerParams, digit: int, repetition: int, see
     formants = np.stack([np.interp(tau, centres, row) for row in targets * scale]).astype(np.float32)
     vocal_tract = np.ones((n_frames, freqs.size), dtype=np.float32)
     for i, bandwidth in enumerate(BANDWIDTHS):
-        vocal_tract *= _resonance(freqs, formants[i][:, None], bandwidth)
+        vocal_tract *= _resonance(freqs, formants[i][:, None], bandwidth * params.bandwidth_scale)
 
     # Phone gains per frame (voicing, aspiration, frication), zero outside the word, smoothed.
     phone_of_frame = np.clip(np.searchsorted(bounds, tau, side="right") - 1, 0, len(phones) - 1)
