@@ -273,8 +273,9 @@ PROFILES: dict[str, Profile] = {
         alexnet_lr=1e-4,
         finetune_epochs=1,
         finetune_lr=1e-5,
-        # Width 8 trains at about 350-400 fbanks/s (width 16: about 140/s); 24000 training
-        # utterances (40 repetitions x 600) make an epoch of about 65 s with validation.
+        # Width 8 trains at about 300 fbanks/s on 2 idle cores; 24000 training utterances
+        # (40 repetitions x 600) make an epoch of about 80 s with validation.  Synthetic corpus
+        # v3: 95.5 % speaker-ID test accuracy after 6 epochs (README, "Why these sizes").
         resnet_width=8,
         resnet_frames=64,
         resnet_epochs=6,
