@@ -1,13 +1,17 @@
 """Speed and peak memory of ``lrp_utils.lrp.explain`` against the plain input gradient and Zennit.
 
 Becker's AlexNet (Caffe layout, 1x227x227), batch 32, float32, on the CPU (and CUDA when present).
-Each method runs in fresh subprocesses for the memory figure: the peak of one call after a warm-up
-call (so one-time costs such as oneDNN kernels and lazy imports stay out), above the memory in use
-before it; on CPU the peak RSS, reset to the current RSS first (``/proc/self/clear_refs``), median
-over three processes; ``torch.cuda.max_memory_allocated`` on CUDA. Times are medians of repeated
-runs.
 
-    python benchmarks/lrp_speed.py [--batch 32] [--repeats 5] [--threads N]
+- Time: all methods in one process with the normal allocator, after two warm-up calls each, timed
+  in interleaved rounds (gradient, ours ε, ours γ, Zennit ε, Zennit γ, gradient, ...), so that a
+  machine that gets slower or faster during the run shifts every method alike; median per method.
+- Memory: each method in fresh subprocesses: the peak of one call after a warm-up call (so one-time
+  costs such as oneDNN kernels and lazy imports stay out), above the memory in use before it; on
+  CPU the peak RSS, reset to the current RSS first (``/proc/self/clear_refs``), with a fixed glibc
+  mmap threshold so that the RSS follows the live tensors, median over three processes;
+  ``torch.cuda.max_memory_allocated`` on CUDA.
+
+    python benchmarks/lrp_speed.py [--batch 32] [--repeats 9] [--threads N]
 
 Writes ``benchmarks/results/lrp_speed.json`` and ``benchmarks/results/lrp_speed.md``.
 Targets (DESIGN.md / issue 2): ε composite ≤ 1.15× the gradient and ≥ 2× faster than Zennit;
@@ -20,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -113,6 +116,17 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def peak_rss() -> int:
+    """This process's peak RSS in bytes (``VmHWM``: unlike ``getrusage``'s ``ru_maxrss``, which
+    keeps the parent's peak across fork and exec, it belongs to this process's memory alone and is
+    what :func:`reset_peak_rss` resets)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status: peak memory on CPU needs Linux")
+
+
 def reset_peak_rss() -> None:
     """Lower the process's peak RSS to its current RSS (Linux; elsewhere a no-op), so that a peak is
     measured above the memory in use, not above an earlier and higher peak (building the model)."""
@@ -123,59 +137,67 @@ def reset_peak_rss() -> None:
         pass
 
 
-def measure(method: str, device: str, batch: int, repeats: int, threads: int) -> dict:
-    """Peak memory of one call of ``method`` after a warm-up call, then its time (median of ``repeats``)."""
+def setup(device: str, batch: int, threads: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The benchmark's model, input (dB-like values) and targets, seeded."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = becker_alexnet().to(device).eval()
     x = -80 * torch.rand(batch, 1, 227, 227, device=device)
     target = torch.randint(2, (batch,), device=device)
-    run = make_runner(method, model, x, target)
+    return model, x, target
+
+
+def peak_memory(method: str, device: str, batch: int, threads: int) -> int:
+    """Peak memory in bytes of one call of ``method`` after a warm-up call, above the memory in use."""
+    run = make_runner(method, *setup(device, batch, threads))
     run()  # warm-up: one-time costs (oneDNN kernels, autograd threads, lazy imports) stay out of the figures
     synchronize(device)
-    reset_peak_rss()
-    baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-        baseline_cuda = torch.cuda.memory_allocated()
-    run()  # the memory measurement
-    synchronize(device)
-    if device == "cuda":
-        peak = torch.cuda.max_memory_allocated() - baseline_cuda
-    else:
-        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_rss) * 1024
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
+        baseline = torch.cuda.memory_allocated()
         run()
         synchronize(device)
-        times.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(times) if times else None, "times_s": times, "peak_bytes": peak}
+        return torch.cuda.max_memory_allocated() - baseline
+    reset_peak_rss()
+    baseline = peak_rss()
+    run()
+    return peak_rss() - baseline
 
 
-def in_subprocess(method: str, device: str, args, repeats: int) -> dict:
+def interleaved_times(device: str, batch: int, repeats: int, threads: int) -> dict[str, list[float]]:
+    """Seconds per call of every method, timed in ``repeats`` interleaved rounds after two warm-ups."""
+    model, x, target = setup(device, batch, threads)
+    runners = {method: make_runner(method, model, x, target) for method in METHODS}
+    for run in runners.values():
+        run(), run()
+    times: dict[str, list[float]] = {method: [] for method in METHODS}
+    for _ in range(repeats):
+        for method, run in runners.items():
+            synchronize(device)
+            start = time.perf_counter()
+            run()
+            synchronize(device)
+            times[method].append(time.perf_counter() - start)
+    return times
+
+
+def memory_in_subprocesses(method: str, device: str, args) -> list[int]:
+    """Peak memory of ``method`` in ``args.memory_runs`` fresh processes (it varies by a few MiB)."""
     command = [sys.executable, __file__, "--worker", method, "--device", device, "--batch", str(args.batch),
-               "--repeats", str(repeats), "--threads", str(args.threads)]
+               "--threads", str(args.threads)]
     # A fixed mmap threshold makes glibc return every large block to the OS when it is freed, so the
     # peak RSS follows the live tensors instead of the allocator's caching.
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(output.strip().splitlines()[-1])
-
-
-def measure_method(method: str, device: str, args) -> dict:
-    """Times from one process; peak memory as the median over ``args.memory_runs`` fresh processes
-    (the peak varies by a few MiB from process to process)."""
-    row = in_subprocess(method, device, args, args.repeats)
-    peaks = [row["peak_bytes"]] + [in_subprocess(method, device, args, 0)["peak_bytes"]
-                                   for _ in range(args.memory_runs - 1)]
-    row.update(peak_bytes=statistics.median(peaks), peak_bytes_runs=peaks)
-    return row
+    return [int(subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout.split()[-1])
+            for _ in range(args.memory_runs)]
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# LRP speed ({report['machine']}, torch {report['torch']}, batch {report['batch']}, float32)", ""]
+    lines = [f"# LRP speed ({report['machine']}, torch {report['torch']}, batch {report['batch']}, float32)", "",
+             "Load average (1, 5, 15 min) at the start {} and at the end {}; times are medians of "
+             "interleaved rounds, memory the median of three processes.".format(
+                 tuple(round(v, 2) for v in report["load_average"]),
+                 tuple(round(v, 2) for v in report["load_average_end"])), ""]
     for device, rows in report["devices"].items():
         lines += [f"## {device}", "", "| method | median s | × gradient | peak MiB | memory × gradient |", "|---|---|---|---|---|"]
         for method, row in rows.items():
@@ -192,27 +214,32 @@ def markdown(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9, help="interleaved timing rounds")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--memory-runs", type=int, default=3, help="processes whose peak memory is the median")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: both where available)")
     parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(measure(args.worker, args.device, args.batch, args.repeats, args.threads)))
+        print(peak_memory(args.worker, args.device, args.batch, args.threads))
         return
     devices = [args.device] if args.device else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
-              "batch": args.batch, "threads": args.threads, "devices": {}}
+              "batch": args.batch, "threads": args.threads, "load_average": os.getloadavg(), "devices": {}}
     for device in devices:
+        print(f"{device}: timing {len(METHODS)} methods in {args.repeats} rounds ...", file=sys.stderr, flush=True)
+        times = interleaved_times(device, args.batch, args.repeats, args.threads)
         rows = {}
         for method in METHODS:
-            print(f"{device}: {method} ...", file=sys.stderr, flush=True)
-            rows[method] = measure_method(method, device, args)
+            print(f"{device}: memory of {method} ...", file=sys.stderr, flush=True)
+            peaks = memory_in_subprocesses(method, device, args)
+            rows[method] = {"median_s": statistics.median(times[method]), "times_s": times[method],
+                            "peak_bytes": statistics.median(peaks), "peak_bytes_runs": peaks}
         for row in rows.values():
             row["time_ratio"] = row["median_s"] / rows["gradient"]["median_s"]
             row["memory_ratio"] = row["peak_bytes"] / rows["gradient"]["peak_bytes"]
         report["devices"][device] = rows
+    report["load_average_end"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json(RESULTS / "lrp_speed.json", report)
     with atomic_write(RESULTS / "lrp_speed.md", "w") as handle:
