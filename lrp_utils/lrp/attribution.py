@@ -5,23 +5,35 @@ forward hook that installs its rule's modified local gradient (:mod:`lrp_utils.l
 backward pass starts from the one-hot target. Then ``∂(onehot · f(x ⊙ u)) / ∂u = x ⊙ G_x`` is the
 input relevance, and the relevance at the top is the target logit (the paper's section 3:
 :math:`R^{(L)} = f_c(x)` for the explained class ``c``, zero for the others).
+
+The data flow the rules need (which BatchNorms to merge, which layers feed a single ReLU) comes from
+a probe forward pass on one sample. It is remembered per model, for the same modules and input
+shape, and every later explanation checks it against the pass it actually runs (and starts over
+with a fresh probe if a forward whose path depends on something else has changed it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Iterator
 
 import torch
 from torch import nn
 
-from .canonizers import Structure, eval_mode, torchvision_residuals, trace_structure
+from .canonizers import Structure, StructureRecorder, eval_mode, torchvision_residuals, trace_structure
 from .composites import Composite
 from .rules import AFFINE_TYPES, MAXPOOL_TYPES, NORM_TYPES, PASS_TYPES, Norm, Rule, Zero
 from .units import AffineUnit
 
 #: Leaf layer types ``explain`` supports.
 SUPPORTED_TYPES = AFFINE_TYPES + PASS_TYPES + MAXPOOL_TYPES + NORM_TYPES
+
+#: Layers whose outputs the structure probe follows (candidates for merges and ReLU-fed rules).
+_PRODUCERS = AFFINE_TYPES + NORM_TYPES
+
+#: model -> (signature, Structure) of its last explanation (see the module docstring).
+_STRUCTURES: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, Structure]]" = weakref.WeakKeyDictionary()
 
 
 class _PassContext:
@@ -178,19 +190,43 @@ def explain(model: nn.Module, x: torch.Tensor, target=None, composite: Composite
     check_supported(model)
     _check_input(model, x)
     with eval_mode(model), torchvision_residuals(model):
-        structure = trace_structure(model, x[:1].detach(), producers=AFFINE_TYPES + NORM_TYPES)
-        rules = composite.resolve(model, skip=structure.merges.keys())
-        with torch.enable_grad():  # explain works inside torch.no_grad() blocks too
-            gate = torch.ones_like(x, requires_grad=True)
-            gated = x.detach() * gate
-            context = _PassContext(gated, gate)
-            with _rule_hooks(model, rules, structure, context):
+        signature = _signature(model, x)
+        known = _STRUCTURES.get(model)
+        if known is not None and known[0] == signature:
+            relevance = _relevance(model, x, target, composite, known[1], verify=True)
+            if relevance is not None:
+                return relevance
+        structure = trace_structure(model, x[:1].detach(), producers=_PRODUCERS)
+        relevance = _relevance(model, x, target, composite, structure, verify=False)
+        _STRUCTURES[model] = (signature, structure)
+    return relevance
+
+
+def _signature(model: nn.Module, x: torch.Tensor) -> tuple:
+    """What a remembered structure is valid for: the same module objects, input shape and type."""
+    return tuple((name, id(module)) for name, module in model.named_modules()), tuple(x.shape[1:]), x.dtype, x.device
+
+
+def _relevance(model: nn.Module, x: torch.Tensor, target, composite: Composite, structure: Structure,
+               verify: bool) -> torch.Tensor | None:
+    """One explanation pass with ``structure``; ``None`` (before the backward pass) if ``verify``
+    and the forward pass shows another structure."""
+    rules = composite.resolve(model, skip=structure.merges.keys())
+    with torch.enable_grad():  # explain works inside torch.no_grad() blocks too
+        gate = torch.ones_like(x, requires_grad=True)
+        gated = x.detach() * gate
+        context = _PassContext(gated, gate)
+        with _rule_hooks(model, rules, structure, context):
+            recorder = StructureRecorder(model, _PRODUCERS) if verify else contextlib.nullcontext()
+            with recorder:
                 logits = model(gated)
-                if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
-                    raise ValueError(f"explain: the model must return logits (N, C); got shape {tuple(logits.shape)}")
-                index = _resolve_target(target, logits)
-                seed = torch.zeros_like(logits).scatter_(1, index[:, None], 1.0)
-                # (a scalar root: with explicit grad_outputs, torch.autograd.grad imports sympy on its
-                # first call, ~34 MiB of resident memory)
-                (relevance,) = torch.autograd.grad((logits * seed).sum(), gate)
+            if verify and recorder.structure() != structure:
+                return None
+            if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+                raise ValueError(f"explain: the model must return logits (N, C); got shape {tuple(logits.shape)}")
+            index = _resolve_target(target, logits)
+            seed = torch.zeros_like(logits).scatter_(1, index[:, None], 1.0)
+            # (a scalar root: with explicit grad_outputs, torch.autograd.grad imports sympy on its
+            # first call, ~34 MiB of resident memory)
+            (relevance,) = torch.autograd.grad((logits * seed).sum(), gate)
     return relevance

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -41,62 +42,84 @@ class Structure:
     relu_fed: set[int] = field(default_factory=set)
 
 
-def trace_structure(model: nn.Module, sample: torch.Tensor, producers: tuple[type, ...]) -> Structure:
-    """Follow the tensors of one forward pass of ``model`` on ``sample`` (no gradient).
+class StructureRecorder:
+    """Follows the tensors of the forward passes run while it is active, for :func:`trace_structure`.
 
     A tensor is identified by its object and its version, so an in-place ReLU's output counts as a
-    new tensor. Pairs a BatchNorm with the conv/linear layer whose output it receives, provided both
-    are called once and nothing else reads that output; records which ``producers`` feed a single
-    ReLU. (A functional consumer written inside some ``forward`` cannot be seen; keep such models
-    built from modules.)
+    new tensor; outputs are held by weak references (an id reused after a tensor was freed is not
+    taken for it), so recording keeps no activation alive. :meth:`structure` pairs a BatchNorm with
+    the conv/linear layer whose output it receives, provided both are called once and nothing else
+    reads that output, and records which ``producers`` feed a single ReLU. (A functional consumer
+    written inside some ``forward`` cannot be seen; keep such models built from modules.) Hooks
+    registered on the model before the recorder run first, so it sees the outputs they substitute.
     """
-    reads: list[tuple[nn.Module, tuple]] = []
-    outputs: dict[tuple, nn.Module] = {}
-    keep_alive: list[torch.Tensor] = []
-    times_called: dict[int, int] = {}
 
-    def key(tensor: torch.Tensor) -> tuple:
+    def __init__(self, model: nn.Module, producers: tuple[type, ...]):
+        self.model = model
+        self.producers = producers
+        #: (reading module, the output it reads first: (producer, tensor key) or None)
+        self.reads: list[tuple[nn.Module, tuple | None]] = []
+        self.readers: dict[tuple, int] = {}  # (producer, tensor key) -> number of reads
+        self.outputs: dict[tuple, tuple[nn.Module, weakref.ref]] = {}
+        self.times_called: dict[int, int] = {}
+        self._handles: list = []
+
+    @staticmethod
+    def _key(tensor: torch.Tensor) -> tuple:
         return id(tensor), tensor._version
 
-    def before(module, inputs):
-        times_called[id(module)] = times_called.get(id(module), 0) + 1
-        reads.append((module, tuple(key(t) for t in inputs if isinstance(t, torch.Tensor))))
-        keep_alive.extend(t for t in inputs if isinstance(t, torch.Tensor))
+    def _produced(self, tensor: torch.Tensor) -> tuple | None:
+        """``(producer, key)`` if ``tensor`` is a recorded output, else ``None``."""
+        key = self._key(tensor)
+        entry = self.outputs.get(key)
+        return (entry[0], key) if entry is not None and entry[1]() is tensor else None
 
-    def after(module, inputs, output):
+    def _before(self, module, inputs):
+        self.times_called[id(module)] = self.times_called.get(id(module), 0) + 1
+        origins = [self._produced(t) for t in inputs if isinstance(t, torch.Tensor)]
+        for origin in origins:
+            if origin is not None:
+                self.readers[origin] = self.readers.get(origin, 0) + 1
+        self.reads.append((module, origins[0] if origins else None))
+
+    def _after(self, module, inputs, output):
         if isinstance(output, torch.Tensor):
-            outputs[key(output)] = module
-            keep_alive.append(output)
+            self.outputs[self._key(output)] = (module, weakref.ref(output))
 
-    leaves = [m for m in model.modules() if not list(m.children())]
-    handles = [m.register_forward_pre_hook(before) for m in leaves]
-    handles += [m.register_forward_hook(after) for m in leaves if isinstance(m, producers)]
-    try:
-        with torch.no_grad():
-            model(sample)
-    finally:
-        for handle in handles:
+    def __enter__(self) -> "StructureRecorder":
+        leaves = [m for m in self.model.modules() if not list(m.children())]
+        self._handles = [m.register_forward_pre_hook(self._before) for m in leaves]
+        self._handles += [m.register_forward_hook(self._after) for m in leaves if isinstance(m, self.producers)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
             handle.remove()
 
-    readers: dict[tuple, int] = {}
-    for _, keys in reads:
-        for k in keys:
-            readers[k] = readers.get(k, 0) + 1
+    def structure(self) -> Structure:
+        """What the recorded passes show (see the class docstring)."""
+        structure = Structure()
+        for module, origin in self.reads:
+            if origin is None or self.readers[origin] != 1 or self.times_called[id(origin[0])] != 1:
+                continue
+            producer = origin[0]
+            if type(module) is nn.ReLU:
+                structure.relu_fed.add(id(producer))
+            elif (
+                isinstance(module, BATCHNORM_TYPES)
+                and isinstance(producer, _MERGEABLE[type(module)])
+                and self.times_called[id(module)] == 1
+            ):
+                structure.merges[module] = producer
+        return structure
 
-    structure = Structure()
-    for module, keys in reads:
-        producer = outputs.get(keys[0]) if keys else None
-        if producer is None or readers[keys[0]] != 1 or times_called[id(producer)] != 1:
-            continue
-        if type(module) is nn.ReLU:
-            structure.relu_fed.add(id(producer))
-        elif (
-            isinstance(module, BATCHNORM_TYPES)
-            and isinstance(producer, _MERGEABLE[type(module)])
-            and times_called[id(module)] == 1
-        ):
-            structure.merges[module] = producer
-    return structure
+
+def trace_structure(model: nn.Module, sample: torch.Tensor, producers: tuple[type, ...]) -> Structure:
+    """The :class:`Structure` of ``model``, from one probe forward pass on ``sample`` without
+    gradient, followed by a :class:`StructureRecorder`."""
+    with StructureRecorder(model, producers) as recorder, torch.no_grad():
+        model(sample)
+    return recorder.structure()
 
 
 def _is_torchvision_block(module: nn.Module) -> bool:
