@@ -128,13 +128,10 @@ def peak_rss() -> int:
 
 
 def reset_peak_rss() -> None:
-    """Lower the process's peak RSS to its current RSS (Linux; elsewhere a no-op), so that a peak is
-    measured above the memory in use, not above an earlier and higher peak (building the model)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        pass
+    """Lower the process's peak RSS to its current RSS (Linux), so that a peak is measured above the
+    memory in use, not above an earlier and higher peak (building the model)."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
 
 
 def setup(device: str, batch: int, threads: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
@@ -195,9 +192,9 @@ def memory_in_subprocesses(method: str, device: str, args) -> list[int]:
 def markdown(report: dict) -> str:
     lines = [f"# LRP speed ({report['machine']}, torch {report['torch']}, batch {report['batch']}, float32)", "",
              "Load average (1, 5, 15 min) at the start {} and at the end {}; times are medians of "
-             "interleaved rounds, memory the median of three processes.".format(
+             "interleaved rounds, memory the median of {} processes.".format(
                  tuple(round(v, 2) for v in report["load_average"]),
-                 tuple(round(v, 2) for v in report["load_average_end"])), ""]
+                 tuple(round(v, 2) for v in report["load_average_end"]), report["memory_runs"]), ""]
     for device, rows in report["devices"].items():
         lines += [f"## {device}", "", "| method | median s | × gradient | peak MiB | memory × gradient |", "|---|---|---|---|---|"]
         for method, row in rows.items():
@@ -225,7 +222,8 @@ def main() -> None:
         return
     devices = [args.device] if args.device else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
-              "batch": args.batch, "threads": args.threads, "load_average": os.getloadavg(), "devices": {}}
+              "batch": args.batch, "threads": args.threads, "memory_runs": args.memory_runs,
+              "load_average": os.getloadavg(), "devices": {}}
     for device in devices:
         print(f"{device}: timing {len(METHODS)} methods in {args.repeats} rounds ...", file=sys.stderr, flush=True)
         times = interleaved_times(device, args.batch, args.repeats, args.threads)

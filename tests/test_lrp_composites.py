@@ -102,16 +102,22 @@ def test_bad_composites():
         Composite([(3, Zero())])
 
 
+def _with_relus_replaced(make_relu) -> tuple[nn.Sequential, nn.Sequential]:
+    """A small Becker AlexNet and a copy with the same weights whose ReLUs are ``make_relu()``."""
+    torch.manual_seed(0)
+    plain = becker_alexnet_like(width=8).double().eval()
+    variant = becker_alexnet_like(width=8).double().eval()
+    variant.load_state_dict(plain.state_dict())
+    for i, module in enumerate(variant):
+        if isinstance(module, nn.ReLU):
+            variant[i] = make_relu()
+    return plain, variant
+
+
 @pytest.mark.parametrize("name", ["epsilon", "gamma"])
 def test_inplace_relu_gives_the_same_relevance(name):
     """Rules that move to the ReLU's output (to save memory) see through in-place ReLUs too."""
-    torch.manual_seed(0)
-    plain = becker_alexnet_like(width=8).double().eval()
-    inplace = becker_alexnet_like(width=8).double().eval()
-    inplace.load_state_dict(plain.state_dict())
-    for i, module in enumerate(inplace):
-        if isinstance(module, nn.ReLU):
-            inplace[i] = nn.ReLU(inplace=True)
+    plain, inplace = _with_relus_replaced(lambda: nn.ReLU(inplace=True))
     structure = trace_structure(inplace, torch.randn(1, 1, 227, 227, dtype=torch.float64), AFFINE_TYPES)
     assert structure.relu_fed == {id(inplace[i]) for i in (0, 3, 6, 8, 10, 14, 17)}
     x = -80 * torch.rand(2, 1, 227, 227, dtype=torch.float64)
@@ -127,13 +133,7 @@ class _UnrecognisedReLU(nn.ReLU):
 def test_rules_at_the_relu_output_equal_rules_at_the_layer_output(name):
     """ε and γ of a layer read by one ReLU work from the ReLU's output (to save memory); that gives
     the relevance of the general code path at the layer's own output."""
-    torch.manual_seed(0)
-    plain = becker_alexnet_like(width=8).double().eval()
-    general = becker_alexnet_like(width=8).double().eval()
-    general.load_state_dict(plain.state_dict())
-    for i, module in enumerate(general):
-        if isinstance(module, nn.ReLU):
-            general[i] = _UnrecognisedReLU()
+    plain, general = _with_relus_replaced(_UnrecognisedReLU)
     assert not trace_structure(general, torch.randn(1, 1, 227, 227, dtype=torch.float64), AFFINE_TYPES).relu_fed
     x = -80 * torch.rand(2, 1, 227, 227, dtype=torch.float64)
     expected = explain(general, x, 1, paper_composite(name))
