@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lrp_utils.lrp import Add
+from lrp_utils.layers import Add
 
 
 def randomize_batchnorms(model: nn.Module, generator: torch.Generator, eps: float = 0.0) -> nn.Module:

@@ -29,7 +29,7 @@ from lrp_utils.evaluation._hashing import content_key
 from lrp_utils.evaluation.pixel_flipping import flip_top
 from lrp_utils.evaluation.relevance import ExplainFn, explain_batch, resolve_explainer
 from lrp_utils.io import save_torch
-from lrp_utils.lrp.canonizers import eval_mode
+from lrp_utils.modes import eval_mode
 
 #: Bumped whenever the cached content would change for the same inputs.
 CACHE_VERSION = 1

@@ -35,7 +35,7 @@ from lrp_utils.evaluation._checks import (
 )
 from lrp_utils.evaluation.neighbourhood import moore_mean
 from lrp_utils.evaluation.selection import bin_ranks, check_order, flip_count, top_fraction_mask
-from lrp_utils.lrp.canonizers import eval_mode
+from lrp_utils.modes import eval_mode
 
 #: Named baselines (besides any finite number).
 BASELINES = ("min", "moore")

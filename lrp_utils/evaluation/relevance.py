@@ -13,7 +13,7 @@ from torch import nn
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device
 from lrp_utils.evaluation._checks import check_batch_size, check_input, check_labels
-from lrp_utils.lrp.canonizers import eval_mode
+from lrp_utils.modes import eval_mode
 
 #: ``explain_fn(model, x, target, composite) -> relevance with x's shape``.
 ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, Any], torch.Tensor]

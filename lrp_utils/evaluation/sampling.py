@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import Dataset, Subset
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device, dataset_tensors
-from lrp_utils.lrp.canonizers import eval_mode
+from lrp_utils.modes import eval_mode
 
 
 def evenly_spaced(dataset: Dataset, count: int | None, batch_size: int = 64

@@ -6,7 +6,7 @@
 
 from .composites import PAPER_COMPOSITES, Composite, FirstLayers, LastLayers, paper_composite
 from .attribution import SUPPORTED_TYPES, explain
-from .layers import Add
+from lrp_utils.layers import Add
 from .rules import Epsilon, Gamma, Norm, Pass, Rule, ZBox, Zero
 
 __all__ = [

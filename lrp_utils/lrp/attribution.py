@@ -21,7 +21,9 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .canonizers import Structure, StructureRecorder, eval_mode, torchvision_residuals, trace_structure
+from lrp_utils.modes import eval_mode
+
+from .canonizers import Structure, StructureRecorder, torchvision_residuals, trace_structure
 from .composites import Composite
 from .rules import AFFINE_TYPES, MAXPOOL_TYPES, NORM_TYPES, PASS_TYPES, Norm, Rule, Zero
 from .units import AffineUnit
@@ -81,7 +83,7 @@ def check_supported(model: nn.Module) -> None:
             raise ValueError(
                 f"layer '{path}' of type {type(module).__name__} is not supported by lrp_utils.lrp.explain; "
                 f"supported layers: {', '.join(sorted({t.__name__ for t in SUPPORTED_TYPES}))}. "
-                "Rewrite it with supported modules (residual sums with lrp_utils.lrp.Add)."
+                "Rewrite it with supported modules (residual sums with lrp_utils.layers.Add)."
             )
 
 

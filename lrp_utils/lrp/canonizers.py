@@ -7,9 +7,8 @@
   the merge is computed functionally (:class:`~lrp_utils.lrp.units.AffineUnit`), so no parameter is
   ever modified.
 - :func:`torchvision_residuals` temporarily gives torchvision's ``BasicBlock``/``Bottleneck`` a
-  forward that writes the residual sum with :class:`~lrp_utils.lrp.layers.Add` (their own forward
+  forward that writes the residual sum with :class:`~lrp_utils.layers.Add` (their own forward
   uses ``out += identity``, invisible to module hooks), like Zennit's ``ResNetCanonizer``.
-- :func:`eval_mode` switches the model to evaluation mode and restores every module's flag.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .layers import Add
+from lrp_utils.layers import Add
 from .units import BATCHNORM_TYPES
 
 _MERGEABLE = {nn.BatchNorm1d: (nn.Linear, nn.Conv1d), nn.BatchNorm2d: (nn.Conv2d,)}
@@ -152,16 +151,3 @@ def torchvision_residuals(model: nn.Module) -> Iterator[None]:
         for block in blocks:
             block.__dict__.pop("forward", None)
             block._modules.pop(_RESIDUAL_ADD, None)
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """Evaluate ``model`` in eval mode (no dropout, BatchNorm running statistics) and restore each
-    module's ``training`` flag afterwards, also on error."""
-    flags = [(module, module.training) for module in model.modules()]
-    try:
-        model.eval()
-        yield
-    finally:
-        for module, flag in flags:
-            module.training = flag

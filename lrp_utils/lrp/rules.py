@@ -30,7 +30,7 @@ import functools
 import torch
 from torch import nn
 
-from .layers import Add
+from lrp_utils.layers import Add
 from .units import BATCHNORM_TYPES, LINEAR_TYPES, AffineUnit
 
 #: Element-wise layers whose plain gradient passes relevance through unchanged.

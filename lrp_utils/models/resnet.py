@@ -16,7 +16,7 @@ as in the VoxCeleb ``ResNetSE34`` recipes):
 - a linear classifier over the speakers.
 
 Every operation is its own ``nn.Module`` (one ``nn.ReLU`` per use; the residual sum is the
-:class:`lrp_utils.lrp.layers.Add` module) so that :mod:`lrp_utils.lrp` can explain it layer by layer; block modules
+:class:`lrp_utils.layers.Add` module) so that :mod:`lrp_utils.lrp` can explain it layer by layer; block modules
 keep torchvision's names (``conv1``/``bn1``/``conv2``/``bn2``/``downsample``).
 """
 
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 # The residual sum as a module, so that LRP finds it (owned by the LRP engine, which explains it).
-from lrp_utils.lrp.layers import Add
+from lrp_utils.layers import Add
 
 #: Blocks per stage of ResNet34 (He et al. 2016, table 1).
 RESNET34_LAYERS = (3, 4, 6, 3)

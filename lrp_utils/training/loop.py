@@ -28,6 +28,7 @@ from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 from lrp_utils import devices
 from lrp_utils.io import save_torch, write_json
 from lrp_utils.models import build_model
+from lrp_utils.modes import eval_mode
 from lrp_utils.seeding import (capture_rng_state, derive_seed, deterministic_algorithms,
                                make_generator, restore_rng_state, seed_everything)
 from lrp_utils.training.checkpoint import (CHECKPOINT_FORMAT, CheckpointError, check_compatible,
@@ -103,18 +104,16 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 64,
     device = next(model.parameters()).device if device is None else devices.resolve_device(device)
     amp = devices.amp_enabled(device, mixed_precision)
     channels_last = devices.use_channels_last(device)
-    was_training = model.training
-    model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
-    for x, y in tqdm(loader, desc=desc, leave=False, disable=not progress):
-        x, y = _to_device(x, device, channels_last), y.to(device)
-        with devices.autocast(device, amp):
-            logits = model(x)
-        loss_sum += float(nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
-        correct += int((logits.argmax(1) == y).sum())
-        count += len(y)
-    model.train(was_training)
+    with eval_mode(model):
+        loss_sum, correct, count = 0.0, 0, 0
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+        for x, y in tqdm(loader, desc=desc, leave=False, disable=not progress):
+            x, y = _to_device(x, device, channels_last), y.to(device)
+            with devices.autocast(device, amp):
+                logits = model(x)
+            loss_sum += float(nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
+            count += len(y)
     if count == 0:
         raise ValueError(f"evaluate: the dataset is empty ({desc})")
     return {"loss": loss_sum / count, "accuracy": correct / count, "n": count}

@@ -1,8 +1,8 @@
-"""Modules that make a network's structure visible to LRP.
+"""Building blocks shared by the models and the explainer (a neutral module: it imports neither).
 
-LRP assigns a rule to every *module*; an operation written as plain Python inside ``forward``
-(``a + b``) has no module, so it could only be explained by its ordinary gradient. Models meant
-for :func:`lrp_utils.lrp.explain` therefore write residual sums with :class:`Add`.
+An operation written as plain Python inside ``forward`` (``a + b``) has no module, so nothing that
+works layer by layer (module hooks, :mod:`lrp_utils.lrp`) can see it. Models therefore write
+residual sums with :class:`Add`.
 """
 
 from __future__ import annotations
