@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -96,16 +99,30 @@ def models_tiny_config():
 
 # --- lrp_utils.data ---------------------------------------------------------------------------
 
-#: CI clones the repository next to a copy of ``shared/``; FSDD lives there.
-DATA_FSDD_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fsdd"
+#: CI clones the repository next to a read-only copy of ``shared/``; the real recordings live there.
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def require_shared_dataset(name: str, marker: str) -> Path:
+    """``shared/datasets/<name>`` beside the repository, checked by its file or folder ``marker``.
+
+    Where it is missing the test fails on CI (``CI`` set: CI always provides it, so its absence
+    is a broken setup) and is skipped elsewhere with a message saying where the data goes.
+    """
+    root = SHARED_DATASETS / name
+    if not (root / marker).exists():
+        message = (f"the shared dataset {name!r} is missing: expected {root / marker} (a copy of "
+                   f"the project's shared/ folder beside the repository; see shared/datasets/README.md)")
+        if os.environ.get("CI"):
+            pytest.fail(message + " -- CI must provide it")
+        pytest.skip(message)
+    return root
 
 
 @pytest.fixture(scope="session")
-def data_fsdd_root():
-    """The shared copy of the Free Spoken Digit Dataset; skips the test where it is absent."""
-    if not (DATA_FSDD_ROOT / "recordings").is_dir():
-        pytest.skip(f"FSDD not found at {DATA_FSDD_ROOT} (CI provides it next to the repository)")
-    return DATA_FSDD_ROOT
+def data_fsdd_root() -> Path:
+    """The shared copy of the Free Spoken Digit Dataset (see :func:`require_shared_dataset`)."""
+    return require_shared_dataset("fsdd", "recordings")
 
 
 @pytest.fixture(scope="session")
