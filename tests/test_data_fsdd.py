@@ -1,6 +1,5 @@
 """Every FSDD recording through the loader and the Becker spectrogram (real speech, 8 kHz)."""
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +35,6 @@ class BeckerCheck:
 
 
 def test_every_fsdd_recording(data_fsdd_root, tmp_path):
-    start = time.perf_counter()
     recordings = load_fsdd(data_fsdd_root)
     assert len(recordings) == 3000
     summary = np.asarray(cached_features(recordings, BeckerCheck(), tmp_path, progress=False, workers=2))
@@ -44,4 +42,3 @@ def test_every_fsdd_recording(data_fsdd_root, tmp_path):
     assert np.all(summary[:, 2] >= -80.0) and np.all(summary[:, 3] == 0.0)
     assert summary[:, 4].max() < 1e-3  # dB, against scipy.signal.stft + librosa's formula
     assert (summary[:, 5] > 8000).sum() == 20  # the recordings longer than 1 s were centre-cropped
-    assert time.perf_counter() - start < 120
