@@ -12,6 +12,7 @@ from lrp_utils.evaluation import (
     FlippingCurve,
     baseline_values,
     bin_ranks,
+    curves_table,
     flip_count,
     moore_augment,
     pixel_flipping,
@@ -224,6 +225,24 @@ def test_curve_summaries_by_hand():
     assert math.isnan(table.loc["random", "first_below"])
     assert table.loc["random", "accuracy_clean"] == 1.0
     assert len(curve.to_frame()) == 3
+
+
+def test_curves_table_puts_the_curves_side_by_side_by_hand():
+    lrp = FlippingCurve((0.0, 0.003, 0.01), (0, 1, 3), (1.0, 0.75, 0.25), (2.0, 1.0, -1.0),
+                        "relevance", 0.0, 4)
+    random = FlippingCurve((0.0, 0.01), (0, 3), (1.0, 0.5), (2.0, 1.5), "random", 0.0, 4)
+    table = curves_table({"LRP order": lrp, "random order": random})
+    assert table.index.name == "% of bins flipped"
+    assert table.index.tolist() == [0.0, 0.3, 1.0]       # 100 * 0.003 = 0.30000000000000004
+    assert table.columns.tolist() == ["LRP order", "random order"]
+    assert table["LRP order"].tolist() == [1.0, 0.75, 0.25]
+    assert table.loc[1.0, "random order"] == 0.5
+    assert math.isnan(table.loc[0.3, "random order"])    # the random curve has no 0.3 % point
+    assert curves_table({"LRP order": lrp}, metric="mean_logit")["LRP order"].tolist() == [2.0, 1.0, -1.0]
+    with pytest.raises(ValueError, match="metric must be 'accuracy' or 'mean_logit'"):
+        curves_table({"LRP order": lrp}, metric="auc")
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        curves_table({})
 
 
 # --- bad input -----------------------------------------------------------------------------------

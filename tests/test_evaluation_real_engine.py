@@ -14,7 +14,7 @@ from lrp_utils.evaluation import (
     relevance_augmented_dataset,
     table1,
 )
-from lrp_utils.lrp import paper_composite
+from lrp_utils.lrp import Epsilon, Zero, paper_composite
 from lrp_utils.models import AlexNet
 
 KEY_BINS = [(0, 1), (3, 3), (5, 0)]
@@ -27,8 +27,11 @@ def key_bin_setup(eval_device, eval_key_bin_model, eval_key_bin_data):
     return model, x.to(eval_device), y.to(eval_device)
 
 
-def test_default_composite_is_the_papers_lrp0_epsilon_configuration():
-    assert repr(default_composite()) == repr(paper_composite("epsilon"))
+def test_default_composite_gives_the_alexnet_convs_epsilon_and_its_dense_head_lrp0():
+    # the paper's "LRP-0 + ε" (section 5): ε = 0.5 on all five convolutions, LRP-0 on fc6-fc8
+    rules = default_composite().resolve(AlexNet(num_classes=2, seed=0))
+    assert rules == {**{f"conv{i}": Epsilon(0.5) for i in range(1, 6)},
+                     **{f"fc{i}": Zero() for i in range(6, 9)}}
 
 
 def test_engine_relevance_of_a_linear_model_is_gradient_times_input(key_bin_setup,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from lrp_utils.evaluation import table1
+from lrp_utils.evaluation import FlippingCurve, flip_each_model, table1, table1_from_curves
 
 SIGNAL_BINS = [(0, 1), (1, 3), (2, 2), (3, 0), (4, 4), (5, 1)]   # all carry the label
 H = W = 6   # 36 bins; fraction 3/36 flips k = 3 bins
@@ -65,3 +65,35 @@ def test_table1_bad_fraction(models_and_data, eval_grad_x_input):
     narrow, _, x, y = models_and_data
     with pytest.raises(ValueError, match=r"fraction must lie in \[0, 1\]"):
         table1({"AlexNet": narrow}, x, y, fraction=0.5 * 100, explain_fn=eval_grad_x_input)
+
+
+def curve(accuracy: tuple[float, ...], fractions=(0.0, 0.01, 0.1)) -> FlippingCurve:
+    return FlippingCurve(fractions, (0,) * len(fractions), accuracy, (0.0,) * len(fractions),
+                         "relevance", "moore", 8)
+
+
+def test_table1_from_curves_reads_the_accuracy_at_0_and_at_the_fraction():
+    curves = {"AlexNet": [curve((1.0, 0.5, 0.25)), curve((0.75, 0.25, 0.0))],
+              "AlexNet_augmented": [curve((1.0, 0.75, 0.5))]}
+    table = table1_from_curves(curves, fraction=0.01)
+    # AlexNet: clean (1 + 0.75) / 2, flipped (0.5 + 0.25) / 2, both with std sqrt(2 * 0.125^2)
+    assert table.loc["AlexNet", "clean_mean"] == pytest.approx(0.875)
+    assert table.loc["AlexNet", "flipped_mean"] == pytest.approx(0.375)
+    assert table.loc["AlexNet", "flipped_std"] == pytest.approx(math.sqrt(2 * 0.125 ** 2))
+    assert table.loc["AlexNet", "1 %"] == "37.50 ± 17.68 %"
+    assert table.loc["AlexNet_augmented", "flipped_mean"] == 0.75
+    assert table.attrs["baseline"] == "moore" and table.attrs["n_samples"] == 8
+    with pytest.raises(ValueError, match="no point at fraction 0.005"):
+        table1_from_curves(curves, fraction=0.005)
+
+
+def test_flip_each_model_gives_every_model_its_own_curve(models_and_data, eval_grad_x_input):
+    narrow, wide, x, y = models_and_data
+    curves = flip_each_model({"AlexNet": narrow, "AlexNet_augmented": [narrow, wide]}, x, y,
+                             [0.0, 1 / 36, 3 / 36, 6 / 36], explain_fn=eval_grad_x_input, batch_size=8)
+    assert [len(group) for group in curves.values()] == [1, 2]
+    # narrow decides from 3 bins: chance once they are flipped; wide needs all 6 flipped
+    assert curves["AlexNet"][0].accuracy == (1.0, 1.0, 0.5, 0.5)
+    assert curves["AlexNet_augmented"][1].accuracy == (1.0, 1.0, 1.0, 0.5)
+    assert curves["AlexNet"][0].n_flipped == (0, 1, 3, 6)
+

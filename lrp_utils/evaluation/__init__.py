@@ -4,12 +4,17 @@
   (section 4.2); :class:`FlippingCurve`, :func:`summarize_curves`.
 - :func:`moore_augment`, :func:`relevance_augmented_dataset` -- relevance-guided augmentation
   (section 4.3).
-- :func:`table1` -- Table 1: accuracy at 0 % and 0.5 % flipped, per model, mean ± std over seeds.
+- :func:`table1` -- Table 1: accuracy at 0 % and 0.5 % flipped, per model, mean ± std over seeds
+  (:func:`flip_each_model` then :func:`table1_from_curves`).
 - :func:`run_augmentation_experiment` -- section 4.3 end to end for a profile (train, augment,
   fine-tune through :mod:`lrp_utils.training`, Table 1).
 - Building blocks shared by all of them: :func:`flip_count`, :func:`bin_ranks`,
   :func:`top_fraction_mask` (which bins), :func:`moore_mean` (the neighbourhood mean),
   :func:`baseline_values`, :func:`explain_batched` (LRP for a whole set, in batches).
+- What the chapters read off the results: :func:`evenly_spaced`, :func:`predict`,
+  :func:`probabilities`, :func:`first_correct` (which items), :func:`curves_table` (curves side by
+  side), :func:`positive_share`, :func:`relevance_per_frequency` and
+  :func:`summarize_frequency_profiles` (relevance summaries).
 """
 
 from lrp_utils.evaluation.augmentation import moore_augment, relevance_augmented_dataset
@@ -19,18 +24,27 @@ from lrp_utils.evaluation.pixel_flipping import (
     BASELINES,
     FlippingCurve,
     baseline_values,
+    curves_table,
     flip_top,
     pixel_flipping,
     summarize_curves,
 )
 from lrp_utils.evaluation.relevance import default_composite, explain_batch, explain_batched
-from lrp_utils.evaluation.sampling import evenly_spaced, predict
+from lrp_utils.evaluation.relevance_summary import (
+    BELOW_1KHZ,
+    positive_share,
+    relevance_per_frequency,
+    summarize_frequency_profiles,
+)
+from lrp_utils.evaluation.sampling import evenly_spaced, first_correct, predict, probabilities
 from lrp_utils.evaluation.selection import ORDERS, bin_ranks, flip_count, top_fraction_mask
-from lrp_utils.evaluation.table import table1
+from lrp_utils.evaluation.table import flip_each_model, table1, table1_from_curves
 
 __all__ = [
-    "AugmentationExperiment", "BASELINES", "FlippingCurve", "ORDERS", "baseline_values",
-    "bin_ranks", "default_composite", "explain_batch", "evenly_spaced", "explain_batched", "flip_count", "flip_top",
-    "moore_augment", "moore_mean", "pixel_flipping", "predict", "relevance_augmented_dataset",
-    "run_augmentation_experiment", "summarize_curves", "table1", "top_fraction_mask",
+    "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FlippingCurve", "ORDERS", "baseline_values",
+    "bin_ranks", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
+    "first_correct", "flip_count", "flip_each_model", "flip_top", "moore_augment", "moore_mean",
+    "pixel_flipping", "positive_share", "predict", "probabilities", "relevance_augmented_dataset",
+    "relevance_per_frequency", "run_augmentation_experiment", "summarize_curves",
+    "summarize_frequency_profiles", "table1", "table1_from_curves", "top_fraction_mask",
 ]

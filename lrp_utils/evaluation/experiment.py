@@ -5,9 +5,11 @@ For each seed of the profile: the gender AlexNet is trained (or loaded) by
 :func:`lrp_utils.training.ensure_trained`; its training set is explained and augmented by
 :func:`~lrp_utils.evaluation.augmentation.relevance_augmented_dataset` (cached); the model is
 fine-tuned on the augmented set by :func:`lrp_utils.training.finetune` (validation and test sets
-unchanged).  :func:`~lrp_utils.evaluation.table.table1` then compares the original and the
-fine-tuned models, each flipped with its own relevance, on the profile's evenly spaced selection of
-``evaluation_samples`` test spectrograms (all of them when it is ``None``, as in the paper profile).
+unchanged).  The original and the fine-tuned models are then flipped, each with its own relevance,
+on the profile's evenly spaced selection of ``evaluation_samples`` test spectrograms (all of them
+when it is ``None``, as in the paper profile), over the profile's ``flip_fractions`` and the
+augmentation fraction; Table 1 (:func:`~lrp_utils.evaluation.table.table1_from_curves`) and
+Figure 6 both come from these curves.
 """
 
 from __future__ import annotations
@@ -24,20 +26,26 @@ from lrp_utils import io
 from lrp_utils.evaluation._hashing import content_key
 from lrp_utils.evaluation.augmentation import relevance_augmented_dataset
 from lrp_utils.evaluation.relevance import ExplainFn, resolve_explainer
+from lrp_utils.evaluation.pixel_flipping import FlippingCurve
 from lrp_utils.evaluation.sampling import evenly_spaced
-from lrp_utils.evaluation.table import table1
+from lrp_utils.evaluation.table import flip_each_model, table1_from_curves
+from lrp_utils.profiles import Profile, get_profile
+from lrp_utils.training import ensure_trained, finetune, profile_datasets
 
 
 @dataclass
 class AugmentationExperiment:
     """What :func:`run_augmentation_experiment` returns.
 
-    ``table`` is Table 1; ``original`` and ``augmented`` the per-seed
-    :class:`lrp_utils.training.TrainResult` objects; ``seconds`` the wall time of each step
-    (``train``, ``augment``, ``finetune``, ``table``) summed over seeds.
+    ``table`` is Table 1; ``curves`` maps its rows (``"AlexNet"``, ``"AlexNet_augmented"``) to
+    one :class:`~lrp_utils.evaluation.pixel_flipping.FlippingCurve` per seed (Figure 6; fractions:
+    0, the augmentation fraction and the profile's ``flip_fractions``); ``original`` and
+    ``augmented`` are the per-seed :class:`lrp_utils.training.TrainResult` objects; ``seconds`` the
+    wall time of each step (``train``, ``augment``, ``finetune``, ``table``) summed over seeds.
     """
 
     table: pd.DataFrame
+    curves: dict[str, list[FlippingCurve]]
     original: list[Any]
     augmented: list[Any]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -56,9 +64,6 @@ def run_augmentation_experiment(profile: Any = "cpu", *, composite: Any = None,
     (``<artifacts>/<profile>/models`` and ``.../cache/augmentation``).  The fine-tuning tag
     encodes the augmentation settings, so another composite or fraction fine-tunes anew.
     """
-    from lrp_utils.profiles import Profile, get_profile
-    from lrp_utils.training import ensure_trained, finetune, profile_datasets
-
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     profile = profile.with_overrides(**overrides)
     if datasets is None:
@@ -93,9 +98,11 @@ def run_augmentation_experiment(profile: Any = "cpu", *, composite: Any = None,
 
     start = time.perf_counter()
     x_test, y_test, _ = evenly_spaced(datasets["test"], profile.evaluation_samples, profile.explain_batch_size)
-    table = table1({"AlexNet": [r.model for r in original],
-                    "AlexNet_augmented": [r.model for r in augmented]},
-                   x_test, y_test, composite, profile.augment_fraction, profile.flip_baseline,
-                   profile.explain_batch_size, explain_fn, progress)
+    fractions = sorted({0.0, profile.augment_fraction, *profile.flip_fractions})
+    curves = flip_each_model({"AlexNet": [r.model for r in original],
+                              "AlexNet_augmented": [r.model for r in augmented]},
+                             x_test, y_test, fractions, composite, profile.flip_baseline,
+                             profile.explain_batch_size, explain_fn, progress)
+    table = table1_from_curves(curves, profile.augment_fraction)
     seconds["table"] = time.perf_counter() - start
-    return AugmentationExperiment(table, original, augmented, seconds)
+    return AugmentationExperiment(table, curves, original, augmented, seconds)

@@ -251,3 +251,23 @@ def summarize_curves(curves: Mapping[str, FlippingCurve] | Iterable[FlippingCurv
             "auc": curve.auc(), "first_below": math.nan if below is None else below,
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def curves_table(curves: Mapping[str, FlippingCurve], metric: str = "accuracy") -> pd.DataFrame:
+    """The curves side by side: one row per percentage of bins flipped, one column per label.
+
+    Built from :meth:`FlippingCurve.to_frame`; ``metric`` is ``"accuracy"`` or ``"mean_logit"``.
+    The index ``"% of bins flipped"`` is ``100 * fraction`` rounded to 6 decimals (so that 0.3 %
+    reads as 0.3, not 0.30000000000000004); a fraction one curve lacks is NaN in its column.
+    """
+    if metric not in ("accuracy", "mean_logit"):
+        raise ValueError(f"metric must be 'accuracy' or 'mean_logit', got {metric!r}")
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError("curves must be a non-empty mapping of label -> FlippingCurve")
+    columns = {}
+    for label, curve in curves.items():
+        frame = curve.to_frame()
+        percent = (100 * frame["fraction"]).round(6).rename("% of bins flipped")
+        columns[label] = frame[metric].set_axis(pd.Index(percent))
+    return pd.DataFrame(columns)
+

@@ -1,7 +1,8 @@
 """LRP relevance for a whole data set, in batches (used by section 4.2, 4.3 and Table 1).
 
 The relevance is always explained for the *true* class ``y`` (as the paper does for its heatmaps,
-pixel flipping and augmentation), by :func:`lrp_utils.lrp.explain`.
+pixel flipping and augmentation), by :func:`lrp_utils.lrp.explain` unless an ``explain_fn`` is
+given.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ from torch import nn
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device
 from lrp_utils.evaluation._checks import check_batch_size, check_input, check_labels
+from lrp_utils.lrp import Composite, explain, paper_composite
 from lrp_utils.modes import eval_mode
 
 #: ``explain_fn(model, x, target, composite) -> relevance with x's shape``.
 ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, Any], torch.Tensor]
 
 
-def default_composite() -> Any:
+def default_composite() -> Composite:
     """The composite of the AlexNet experiments when none is given: the paper's section-5
     "LRP-0 + ε" configuration (ε = 0.5 on the conv layers, LRP-0 on the dense head), which keeps
     the heatmaps readable where pure LRP-0 is noisy (:func:`lrp_utils.lrp.paper_composite`)."""
-    from lrp_utils.lrp import paper_composite
-
     return paper_composite("epsilon")
 
 
@@ -33,8 +33,7 @@ def resolve_explainer(composite: Any = None,
     """Fill in the defaults: ``explain_fn`` -> :func:`lrp_utils.lrp.explain` and, only then,
     ``composite`` -> :func:`default_composite` (a custom ``explain_fn`` gets ``composite`` as is)."""
     if explain_fn is None:
-        from lrp_utils.lrp import explain as explain_fn
-
+        explain_fn = explain
         if composite is None:
             composite = default_composite()
     return composite, explain_fn

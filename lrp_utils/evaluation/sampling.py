@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.data import Dataset, Subset
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device, dataset_tensors
+from lrp_utils.evaluation._checks import check_labels
 from lrp_utils.modes import eval_mode
 
 
@@ -32,9 +33,41 @@ def evenly_spaced(dataset: Dataset, count: int | None, batch_size: int = 64
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 64, progress: bool | None = None) -> torch.Tensor:
     """Predicted class of every item of ``x`` (in eval mode, no gradient), on ``x``'s device."""
+    return _outputs(model, x, batch_size, "predict", progress).argmax(dim=1)
+
+
+def probabilities(model: nn.Module, x: torch.Tensor, batch_size: int = 64,
+                  progress: bool | None = None) -> torch.Tensor:
+    """``softmax`` of the model's logits for every item of ``x``: ``(N, classes)`` on ``x``'s
+    device (in eval mode, no gradient)."""
+    return _outputs(model, x, batch_size, "probabilities", progress).softmax(dim=1)
+
+
+def _outputs(model: nn.Module, x: torch.Tensor, batch_size: int, desc: str,
+             progress: bool | None) -> torch.Tensor:
+    """The model's logits for ``x``, batch by batch on the model's device, gathered on ``x``'s."""
     device = compute_device(model, x)
     with eval_mode(model):
         with torch.no_grad():
-            predictions = [model(x[batch].to(device)).argmax(dim=1).to(x.device)
-                           for batch in batch_slices(x.shape[0], batch_size, "predict", progress)]
-    return torch.cat(predictions)
+            logits = [model(x[batch].to(device)).to(x.device)
+                      for batch in batch_slices(x.shape[0], batch_size, desc, progress)]
+    return torch.cat(logits)
+
+
+def first_correct(predicted: torch.Tensor, y: torch.Tensor, label: int | None = None) -> int:
+    """Position of the first item that is classified correctly (``predicted[i] == y[i]``) and,
+    when ``label`` is given, belongs to that class.
+
+    Raises ``ValueError`` when there is none: the model has not learned to recognise the class.
+    """
+    check_labels(predicted, y)
+    check_labels(y, predicted, "predicted")
+    hits = predicted.to(y.device) == y
+    if label is not None:
+        hits &= y == label
+    positions = torch.nonzero(hits).flatten()
+    if len(positions) == 0:
+        which = "item" if label is None else f"item of class {label} ({int((y == label).sum())} given)"
+        raise ValueError(f"the model classifies no {which} of these {len(y)} correctly: it has not "
+                         f"learned the task; train it longer or look at more items")
+    return int(positions[0])

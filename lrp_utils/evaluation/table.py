@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from lrp_utils.evaluation._checks import check_fraction, check_input, check_labels
-from lrp_utils.evaluation.pixel_flipping import check_baseline, pixel_flipping
+from lrp_utils.evaluation.pixel_flipping import FlippingCurve, check_baseline, pixel_flipping
 from lrp_utils.evaluation.relevance import ExplainFn, explain_batched, resolve_explainer
 
 
@@ -30,23 +30,49 @@ def _format(mean: float, std: float) -> str:
     return f"{100 * mean:.2f} ± {100 * std:.2f} %"
 
 
-def table1(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.Tensor,
-           y_test: torch.Tensor, composite: Any = None, fraction: float = 0.005,
-           baseline: float | str = 0.0, batch_size: int = 64,
-           explain_fn: ExplainFn | None = None, progress: bool | None = None) -> pd.DataFrame:
-    """Test accuracy at 0 % and at ``fraction`` of the most relevant bins flipped, per model.
+def flip_each_model(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.Tensor,
+                    y_test: torch.Tensor, fractions: Sequence[float], composite: Any = None,
+                    baseline: float | str = 0.0, batch_size: int = 64,
+                    explain_fn: ExplainFn | None = None,
+                    progress: bool | None = None) -> dict[str, list[FlippingCurve]]:
+    """Pixel-flipping curve of every model, each flipped in the order of **its own** relevance.
 
-    Paper section 4.3, Table 1 (rows "AlexNet" and "AlexNet_augmented").  Each model is
-    evaluated with **its own** relevance: the test set is explained by that model for the true
-    class (:func:`~lrp_utils.evaluation.relevance.explain_batched` with ``composite`` /
-    ``explain_fn``) and then :func:`~lrp_utils.evaluation.pixel_flipping.pixel_flipping` flips the
-    top ``k = floor(fraction * M + 1/2)`` bins of each spectrogram to ``baseline``.
+    Each model explains the test set for the true class
+    (:func:`~lrp_utils.evaluation.relevance.explain_batched` with ``composite`` / ``explain_fn``)
+    and :func:`~lrp_utils.evaluation.pixel_flipping.pixel_flipping` flips the top
+    ``k = floor(p * M + 1/2)`` bins of each spectrogram to ``baseline``, for every ``p`` of
+    ``fractions``.  ``models`` maps a row name to a model or a sequence of models (one per seed);
+    the result maps the same names to the curves, in the same order.
+    """
+    check_input(x_test, "x_test")
+    check_labels(x_test, y_test, "y_test")
+    baseline = check_baseline(baseline)
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError("models must be a non-empty mapping of row name -> model or list of "
+                         "models, e.g. {'AlexNet': model, 'AlexNet_augmented': tuned}")
+    groups = {}
+    for name, entry in models.items():
+        group = [entry] if isinstance(entry, nn.Module) else list(entry)
+        if not group or not all(isinstance(m, nn.Module) for m in group):
+            raise ValueError(f"models[{name!r}] must be an nn.Module or a non-empty list of them")
+        groups[name] = group
+    composite, explain_fn = resolve_explainer(composite, explain_fn)
+    return {name: [pixel_flipping(model, x_test, y_test,
+                                  explain_batched(model, x_test, y_test, composite, batch_size,
+                                                  explain_fn, progress),
+                                  fractions, baseline=baseline, batch_size=batch_size,
+                                  progress=progress)
+                   for model in group]
+            for name, group in groups.items()}
 
-    Parameters
-    ----------
-    models:
-        Row name -> a model, or a sequence of models (one per seed).  With several models a row
-        reports the mean and the sample standard deviation (``ddof=1``) over them.
+
+def table1_from_curves(curves: Mapping[str, Sequence[FlippingCurve]],
+                       fraction: float = 0.005) -> pd.DataFrame:
+    """Table 1 (paper section 4.3) from flipping curves: accuracy at 0 % and at ``fraction``.
+
+    ``curves`` maps a row name to the curves of its models (one per seed, e.g. from
+    :func:`flip_each_model`); every curve must contain the fractions 0 and ``fraction``.  With
+    several curves a row reports the mean and the sample standard deviation (``ddof=1``).
 
     Returns
     -------
@@ -54,33 +80,18 @@ def table1(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.
         Indexed by row name, with numeric columns ``n_models``, ``clean_mean``, ``clean_std``,
         ``flipped_mean``, ``flipped_std`` (accuracies as fractions; std NaN for one model), and
         the formatted columns ``"0 %"`` and e.g. ``"0.5 %"`` (``"97.30 ± 0.41 %"``).  Per-model
-        accuracies are in ``df.attrs["runs"]``, the number of test items in ``df.attrs["n_samples"]``, the settings in ``df.attrs["fraction"]``,
-        ``["baseline"]`` and ``["composite"]``.
+        accuracies are in ``df.attrs["runs"]``, the number of test items in
+        ``df.attrs["n_samples"]``, the settings in ``df.attrs["fraction"]`` and ``["baseline"]``.
     """
-    check_input(x_test, "x_test")
-    check_labels(x_test, y_test, "y_test")
     fraction = check_fraction(fraction)
-    baseline = check_baseline(baseline)
-    if not isinstance(models, Mapping) or not models:
-        raise ValueError("models must be a non-empty mapping of row name -> model or list of "
-                         "models, e.g. {'AlexNet': model, 'AlexNet_augmented': tuned}")
-    composite, explain_fn = resolve_explainer(composite, explain_fn)
     flipped_label = f"{100 * fraction:g} %"
     rows, runs = {}, []
-    for name, entry in models.items():
-        group = [entry] if isinstance(entry, nn.Module) else list(entry)
-        if not group or not all(isinstance(m, nn.Module) for m in group):
-            raise ValueError(f"models[{name!r}] must be an nn.Module or a non-empty list of them")
+    for name, group in curves.items():
         clean, flipped = [], []
-        for index, model in enumerate(group):
-            relevance = explain_batched(model, x_test, y_test, composite, batch_size, explain_fn,
-                                        progress)
-            curve = pixel_flipping(model, x_test, y_test, relevance, [0.0, fraction],
-                                   baseline=baseline, batch_size=batch_size, progress=progress)
-            clean.append(curve.accuracy[0])
-            flipped.append(curve.accuracy[-1])
-            runs.append({"model": name, "index": index, "clean": clean[-1],
-                         "flipped": flipped[-1]})
+        for index, curve in enumerate(group):
+            clean.append(_accuracy_at(curve, 0.0, name))
+            flipped.append(_accuracy_at(curve, fraction, name))
+            runs.append({"model": name, "index": index, "clean": clean[-1], "flipped": flipped[-1]})
         clean_mean, clean_std = _mean_std(clean)
         flipped_mean, flipped_std = _mean_std(flipped)
         rows[name] = {
@@ -88,8 +99,31 @@ def table1(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.
             "flipped_mean": flipped_mean, "flipped_std": flipped_std,
             "0 %": _format(clean_mean, clean_std), flipped_label: _format(flipped_mean, flipped_std),
         }
+    first = next(iter(curves.values()))[0]
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
-    table.attrs.update(runs=runs, fraction=fraction, baseline=baseline, composite=repr(composite),
-                       n_samples=int(y_test.shape[0]))
+    table.attrs.update(runs=runs, fraction=fraction, baseline=first.baseline, n_samples=first.n_samples)
     return table
+
+
+def _accuracy_at(curve: FlippingCurve, fraction: float, name: str) -> float:
+    if fraction not in curve.fractions:
+        raise ValueError(f"the curve of {name!r} has no point at fraction {fraction}; flip with "
+                         f"fractions that include 0 and the table's fraction")
+    return curve.accuracy[curve.fractions.index(fraction)]
+
+
+def table1(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.Tensor,
+           y_test: torch.Tensor, composite: Any = None, fraction: float = 0.005,
+           baseline: float | str = 0.0, batch_size: int = 64,
+           explain_fn: ExplainFn | None = None, progress: bool | None = None) -> pd.DataFrame:
+    """Test accuracy at 0 % and at ``fraction`` of the most relevant bins flipped, per model.
+
+    Paper section 4.3, Table 1 (rows "AlexNet" and "AlexNet_augmented"): :func:`flip_each_model`
+    at the fractions 0 and ``fraction``, tabulated by :func:`table1_from_curves` (see there for the
+    columns).  ``models`` maps a row name to a model or a sequence of models (one per seed).
+    """
+    fraction = check_fraction(fraction)
+    curves = flip_each_model(models, x_test, y_test, [0.0, fraction], composite, baseline,
+                             batch_size, explain_fn, progress)
+    return table1_from_curves(curves, fraction)
