@@ -1,7 +1,7 @@
 """Shared steps of the download commands: resumable download, staging, verification, atomic install.
 
 A dataset is fetched into ``DEST/.staging-<name>/`` (downloaded archive extracted there, or a
-``--source`` folder or zip copied there), verified, and only then moved into place with
+``--source`` folder, zip or tar archive copied there), verified, and only then moved into place with
 :func:`os.replace` — so ``DEST`` never holds a half-written dataset that looks complete. A download
 goes to ``DEST/<archive>.part`` and continues from its current size with an HTTP ``Range`` request
 when re-run; it is renamed to ``DEST/<archive>`` once the server reports it complete.
@@ -14,6 +14,7 @@ import http.client
 import os
 import shutil
 import sys
+import tarfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -27,10 +28,12 @@ class FetchError(RuntimeError):
     """A download, an archive or a source folder is unusable; the message says what to do."""
 
 
-def download(url: str, target: Path, progress: bool = True, timeout: float = 60.0) -> Path:
+def download(url: str, target: Path, progress: bool = True, timeout: float = 60.0, size: int | None = None) -> Path:
     """Download ``url`` to ``target``, resuming ``target.part`` if an earlier run left one.
 
     An existing ``target`` is complete (it is renamed from ``.part`` only then) and is returned as is.
+    ``size``, when known, is the archive's published size in bytes: a download that ends at
+    another size is deleted (so the next run starts afresh) and reported.
     """
     from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
@@ -68,9 +71,13 @@ def download(url: str, target: Path, progress: bool = True, timeout: float = 60.
             finally:
                 handle.flush()
                 os.fsync(handle.fileno())
-    size = part.stat().st_size
-    if total is not None and size != total:
-        raise FetchError(f"{url}: download interrupted at {size} of {total} bytes; re-run the command to resume.")
+    have = part.stat().st_size
+    if total is not None and have != total:
+        raise FetchError(f"{url}: download interrupted at {have} of {total} bytes; re-run the command to resume.")
+    if size is not None and have != size:
+        part.unlink()
+        raise FetchError(f"{url}: got {have} bytes, but the archive has {size}; deleted it, re-run the command "
+                         "or use --source PATH.")
     os.replace(part, target)
     return target
 
@@ -84,8 +91,19 @@ def _link_or_copy(src: str, dst: str) -> str:
     return dst
 
 
+def _extract_tar(source: Path, staging: Path) -> None:
+    """Extract a (compressed) tar archive into ``staging``, refusing links and paths that leave it."""
+    try:
+        with tarfile.open(source) as archive:
+            archive.extractall(staging, filter="data")
+    except tarfile.FilterError as error:
+        raise FetchError(f"{source}: unsafe member in the tar archive ({error}); refusing it.") from error
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise FetchError(f"{source}: the tar archive is incomplete or corrupt ({error}); fetch it again.") from error
+
+
 def stage(source: Path, staging: Path) -> Path:
-    """Copy a folder (hard links where possible), or extract a zip, into a fresh ``staging`` folder."""
+    """Copy a folder (hard links where possible), or extract a zip or tar archive, into a fresh ``staging``."""
     source = Path(source)
     if staging.exists():
         shutil.rmtree(staging)
@@ -105,6 +123,14 @@ def stage(source: Path, staging: Path) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             raise FetchError(f"{source}: the zip is incomplete or corrupt ({error}); fetch it again.") from error
         return staging
+    if source.is_file() and tarfile.is_tarfile(source):
+        staging.mkdir(parents=True)
+        try:
+            _extract_tar(source, staging)
+        except FetchError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return staging
     if source.exists():
         raise FetchError(f"{source}: not a folder and not a complete zip archive (truncated download?); "
                          "give a clone, folder or zip of the dataset.")
@@ -122,11 +148,12 @@ def find_folder(staging: Path, accept: Callable[[Path], bool], what: str) -> Pat
 
 def install(dest: Path, name: str, source: Path | None, url: str, archive_name: str,
             locate: Callable[[Path], Path], verify: Callable[[Path], object], progress: bool = True,
-            keep_archive: bool = False) -> int:
+            keep_archive: bool = False, archive_size: int | None = None) -> int:
     """Fetch (from ``source`` or ``url``), verify and install ``DEST/<name>``; return an exit code.
 
-    ``locate(staging)`` returns the folder to install as ``DEST/<name>``; ``verify(folder)`` returns
-    a report with ``ok`` and a readable ``str``.
+    ``locate(staging)`` returns the folder to install as ``DEST/<name>`` (it may build that folder,
+    e.g. convert the corpus, inside ``staging``); ``verify(folder)`` returns a report with ``ok`` and
+    a readable ``str``. ``archive_size`` is passed to :func:`download`.
     """
     dest = Path(dest)
     final = dest / name
@@ -142,7 +169,7 @@ def install(dest: Path, name: str, source: Path | None, url: str, archive_name: 
     try:
         archive = None
         if source is None:
-            archive = download(url, dest / archive_name, progress=progress)
+            archive = download(url, dest / archive_name, progress=progress, size=archive_size)
             source = archive
         try:
             folder = locate(stage(Path(source), staging))
@@ -169,13 +196,16 @@ def install(dest: Path, name: str, source: Path | None, url: str, archive_name: 
 
 
 def parse_fetch_arguments(argv: list[str] | None, prog: str, description: str, target: str, corpus: str,
-                          url: str) -> argparse.Namespace:
+                          url: str, flags: dict[str, str] | None = None,
+                          dest_help: str | None = None) -> argparse.Namespace:
     """The common command line of the dataset commands: ``--dest``, ``--source``, ``--url``,
-    ``--keep-archive``, ``--no-progress``."""
+    ``--keep-archive``, ``--no-progress``, and the command's own on/off ``flags`` (name -> help)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--dest", required=True, type=Path, help=f"folder that will hold {target}/")
-    parser.add_argument("--source", type=Path, help=f"local clone, folder or zip of the {corpus} repository")
+    parser.add_argument("--dest", required=True, type=Path, help=dest_help or f"folder that will hold {target}/")
+    parser.add_argument("--source", type=Path, help=f"local clone, folder or archive of the {corpus} corpus")
     parser.add_argument("--url", default=url, help="archive to download when no --source is given")
-    parser.add_argument("--keep-archive", action="store_true", help="keep the downloaded zip")
+    parser.add_argument("--keep-archive", action="store_true", help="keep the downloaded archive")
     parser.add_argument("--no-progress", action="store_true")
+    for name, help_text in (flags or {}).items():
+        parser.add_argument(name, action="store_true", help=help_text)
     return parser.parse_args(argv)

@@ -1,7 +1,8 @@
-"""Reading and writing wav files.
+"""Reading and writing audio files.
 
-All audio enters the project through :func:`read_wav` (``soundfile``/libsndfile) and leaves it
-through :func:`write_wav` (16-bit PCM, written atomically with :func:`lrp_utils.io.atomic_write`).
+All audio enters the project through :func:`read_wav` (any format ``soundfile``/libsndfile reads:
+WAV, FLAC, OGG, ...) and leaves it through :func:`write_wav` (16-bit PCM WAV or FLAC, written
+atomically with :func:`lrp_utils.io.atomic_write`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ import soundfile as sf
 from lrp_utils.data.errors import AudioFileError
 from lrp_utils.io import atomic_write
 
-#: Default upper bound on a recording's duration; AudioMNIST's longest is below 1 s, FSDD's 2.3 s.
-MAX_SECONDS = 10.0
+def read_wav(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Read an audio file as a mono ``float32`` waveform in [-1, 1] and its sample rate.
 
-
-def read_wav(path: str | os.PathLike, max_seconds: float | None = MAX_SECONDS) -> tuple[np.ndarray, int]:
-    """Read a wav file as a mono ``float32`` waveform in [-1, 1] and its sample rate.
-
-    Multi-channel files are down-mixed by averaging the channels. Any sample rate is accepted.
+    Any format libsndfile decodes (the name is historical), any sample rate and, by default, any
+    length: the features crop long recordings. Multi-channel files are down-mixed by averaging the
+    channels.
 
     Raises
     ------
@@ -53,14 +52,15 @@ def read_wav(path: str | os.PathLike, max_seconds: float | None = MAX_SECONDS) -
     return np.ascontiguousarray(wave, dtype=np.float32), int(sample_rate)
 
 
-def write_wav(path: str | os.PathLike, wave: np.ndarray, sample_rate: int) -> None:
-    """Write a mono waveform in [-1, 1] as a 16-bit PCM wav file, atomically.
+def write_wav(path: str | os.PathLike, wave: np.ndarray, sample_rate: int, audio_format: str = "WAV") -> None:
+    """Write a mono waveform in [-1, 1] as a 16-bit PCM file, atomically.
 
-    The bytes depend only on ``wave`` and ``sample_rate`` (libsndfile writes no time stamp into a
+    ``audio_format`` is ``"WAV"`` (default) or ``"FLAC"`` (lossless, about half the size). A WAV
+    file's bytes depend only on ``wave`` and ``sample_rate`` (libsndfile writes no time stamp into a
     plain WAV header), which makes generated corpora reproducible byte for byte.
     """
     wave = np.asarray(wave)
     if wave.ndim != 1 or wave.size == 0:
         raise ValueError(f"{path}: write_wav expects a non-empty 1-D waveform, got shape {wave.shape}.")
     with atomic_write(path, "wb") as handle:
-        sf.write(handle, np.clip(wave, -1.0, 1.0), int(sample_rate), format="WAV", subtype="PCM_16")
+        sf.write(handle, np.clip(wave, -1.0, 1.0), int(sample_rate), format=audio_format, subtype="PCM_16")

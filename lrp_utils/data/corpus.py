@@ -35,25 +35,34 @@ HOW_TO_GET_AUDIOMNIST = (
 
 @dataclass(frozen=True)
 class Recording:
-    """One wav file of a corpus.
+    """One audio file of a corpus.
 
-    ``speaker`` is AudioMNIST's two-digit id (``"01"``..``"60"``) or FSDD's speaker name;
-    ``gender`` is ``"male"`` or ``"female"``; ``repetition`` is the index in the file name.
+    ``speaker`` is the corpus' speaker id (AudioMNIST's ``"01"``..``"60"``, FSDD's name,
+    speechocean762's ``"0036"``, a manifest's ``speaker`` column); ``gender`` is ``"male"``,
+    ``"female"`` or ``None`` (unknown); ``digit`` is the spoken digit of a digit corpus, ``None``
+    elsewhere; ``repetition`` is the take of a digit corpus (the index in its file name) and, in
+    other corpora, the index of the recording among its speaker's recordings sorted by utterance
+    and path, so that splits by repetition work on every corpus. ``label`` is a class label
+    (the digit of a digit corpus, a manifest's ``label`` column) and ``utterance`` an id of the
+    take (speechocean762's utterance id, a manifest's ``utterance`` column), each ``None`` when
+    unknown.
     """
 
     path: Path
-    digit: int
+    digit: int | None
     speaker: str
-    gender: str
+    gender: str | None
     repetition: int
+    label: str | None = None
+    utterance: str | None = None
 
-    def sort_key(self) -> tuple[str, int, int]:
-        """Order of recordings everywhere in the project: speaker, digit, repetition."""
-        return (self.speaker, self.digit, self.repetition)
+    def sort_key(self) -> tuple[str, int, int, str]:
+        """Order of recordings everywhere in the project: speaker, digit, repetition (then path)."""
+        return (self.speaker, -1 if self.digit is None else self.digit, self.repetition, str(self.path))
 
     @property
     def key(self) -> str:
-        """A stable identifier, the file name (``<digit>_<speaker>_<rep>.wav``)."""
+        """A stable identifier, the file name (e.g. ``<digit>_<speaker>_<rep>.wav``)."""
         return self.path.name
 
 
@@ -103,14 +112,16 @@ def read_meta(root: str | os.PathLike) -> dict[str, dict]:
 
 
 def verify_audiomnist(root: str | os.PathLike, speakers: int | None = None,
-                      repetitions: int | None = None) -> CorpusReport:
+                      repetitions: int | None = None, complete: bool = True) -> CorpusReport:
     """Check an AudioMNIST-format folder and report every problem found.
 
-    Checks that the meta file exists and lists a gender for every speaker folder; that every folder
-    ``NN`` holds ``<digit>_<NN>_<rep>.wav`` for all digits 0-9 and repetitions ``0..repetitions-1``
-    and nothing else with a ``.wav`` suffix; that no wav file is empty. ``speakers`` (e.g. 60) also
-    requires folders ``01..speakers``; by default the expected speakers are those of the meta file
-    and the expected repetitions ``0..R-1`` with ``R`` the largest count found in any folder.
+    Always checks that the meta file exists and lists a gender for every speaker folder, that every
+    ``.wav`` file in folder ``NN`` is named ``<digit>_<NN>_<rep>.wav``, and that none is empty.
+    With ``complete`` (default) it also checks that every folder ``NN`` holds all digits 0-9 for
+    repetitions ``0..repetitions-1`` and that every expected speaker has a folder: ``speakers``
+    (e.g. 60) requires folders ``01..speakers``; by default the expected speakers are those of the
+    meta file and the expected repetitions ``0..R-1`` with ``R`` the largest count found in any
+    folder. ``complete=False`` accepts any subset of the corpus (e.g. one file per speaker).
     """
     data = audiomnist_data_dir(root)
     report = CorpusReport(root=data)
@@ -126,7 +137,7 @@ def verify_audiomnist(root: str | os.PathLike, speakers: int | None = None,
     report.speakers = len(folders)
     expected_ids = [f"{i:02d}" for i in range(1, speakers + 1)] if speakers else sorted(meta)
     missing_speakers = sorted(set(expected_ids) - {p.name for p in folders})
-    if missing_speakers:
+    if missing_speakers and complete:
         report.problems.append(f"{len(missing_speakers)} speaker folders missing: {', '.join(missing_speakers)}")
     listing: dict[str, list[os.DirEntry]] = {}
     for folder in folders:
@@ -137,24 +148,34 @@ def verify_audiomnist(root: str | os.PathLike, speakers: int | None = None,
     for name, entries in listing.items():
         report.files += len(entries)
         present = {e.name for e in entries}
-        expected = {f"{d}_{name}_{r}.wav" for d in range(10) for r in range(reps)}
-        missing = sorted(expected - present)
-        if missing:
-            report.problems.append(f"{name}/: {len(missing)} of {len(expected)} wav files missing, e.g. {missing[0]}")
-        for extra in sorted(present - expected):
-            report.problems.append(f"{name}/{extra}: name inconsistent with folder {name}/ "
-                                   f"(expected <digit>_{name}_<rep 0..{reps - 1}>.wav)")
+        if complete:
+            expected = {f"{d}_{name}_{r}.wav" for d in range(10) for r in range(reps)}
+            missing = sorted(expected - present)
+            if missing:
+                report.problems.append(f"{name}/: {len(missing)} of {len(expected)} wav files missing, "
+                                       f"e.g. {missing[0]}")
+            unexpected, wanted = present - expected, f"<digit>_{name}_<rep 0..{reps - 1}>.wav"
+        else:
+            unexpected = {n for n in present if not (m := _AUDIOMNIST_NAME.match(n)) or m.group(2) != name}
+            wanted = f"<digit>_{name}_<rep>.wav"
+        for extra in sorted(unexpected):
+            report.problems.append(f"{name}/{extra}: name inconsistent with folder {name}/ (expected {wanted})")
         for entry in entries:
             if entry.stat().st_size == 0:
                 report.problems.append(f"{name}/{entry.name}: empty file")
     return report
 
 
-def load_audiomnist(root: str | os.PathLike, verify: bool = True) -> list[Recording]:
+def load_audiomnist(root: str | os.PathLike, verify: bool = True, complete: bool = False) -> list[Recording]:
     """All recordings of an AudioMNIST-format corpus, sorted by speaker, digit, repetition.
 
     ``root`` is the folder holding ``data/`` or ``data/`` itself. With ``verify`` (default) the
-    folder must pass :func:`verify_audiomnist`; otherwise only the meta file must be present.
+    folder must pass :func:`verify_audiomnist` with ``complete``: by default any consistent subset
+    of the corpus loads (the meta file gives every present speaker's gender, file names match
+    their folders, no file is empty), e.g. a sample with one file per speaker; ``complete=True``
+    also requires every speaker of the meta file with all digits and repetitions. Without
+    ``verify`` only the meta file must be present. The full download is checked by
+    ``verify_audiomnist(root, speakers=60, repetitions=50)``.
 
     Raises
     ------
@@ -166,7 +187,7 @@ def load_audiomnist(root: str | os.PathLike, verify: bool = True) -> list[Record
         raise CorpusError(f"{data}: no such corpus folder; {HOW_TO_GET_AUDIOMNIST}.")
     meta = read_meta(data)
     if verify:
-        report = verify_audiomnist(data)
+        report = verify_audiomnist(data, complete=complete)
         if not report.ok:
             raise CorpusError(f"{report}\nRe-fetch or re-generate the corpus ({HOW_TO_GET_AUDIOMNIST}).")
     recordings = []
@@ -178,7 +199,7 @@ def load_audiomnist(root: str | os.PathLike, verify: bool = True) -> list[Record
             match = _AUDIOMNIST_NAME.match(entry.name)
             if match and match.group(2) == speaker:
                 recordings.append(Recording(Path(entry.path), int(match.group(1)), speaker,
-                                            meta[speaker]["gender"], int(match.group(3))))
+                                            meta[speaker]["gender"], int(match.group(3)), label=match.group(1)))
     if not recordings:
         raise CorpusError(f"{data}: no wav files named <digit>_<NN>_<rep>.wav; {HOW_TO_GET_AUDIOMNIST}.")
     return sorted(recordings, key=Recording.sort_key)
@@ -217,7 +238,7 @@ def load_fsdd(root: str | os.PathLike | None = None) -> list[Recording]:
         match = _FSDD_NAME.match(entry.name)
         if match:
             recordings.append(Recording(Path(entry.path), int(match.group(1)), match.group(2), "male",
-                                        int(match.group(3))))
+                                        int(match.group(3)), label=match.group(1)))
     if not recordings:
         raise CorpusError(f"{folder}: no wav files named <digit>_<speaker>_<index>.wav; "
                           "get FSDD with `python -m data_scripts.fsdd --dest DIR`.")

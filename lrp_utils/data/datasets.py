@@ -1,9 +1,13 @@
 """Torch datasets of cached features, and the two experiments' train/validation/test sets.
 
-- :func:`gender_datasets`: Becker spectrograms (1x227x227) of Becker's gender folds, label 0 = male,
-  1 = female (Becker's convention: ``0 if gender == "male" else 1``).
-- :func:`speaker_datasets`: Kaldi filterbanks (1x64xframes) split by repetition index, label = index
-  of the speaker in the returned sorted list of speaker names.
+- :func:`gender_datasets`: Becker spectrograms (1x227x227) of a gender fold (:func:`gender_folds`:
+  Becker's on AudioMNIST), label 0 = male, 1 = female (Becker's convention:
+  ``0 if gender == "male" else 1``).
+- :func:`speaker_datasets`: Kaldi filterbanks (1x64xframes) split by repetition index (each speaker's
+  take), label = index of the speaker in the returned sorted list of speaker names.
+
+Both take any source :func:`~lrp_utils.data.sources.load_corpus` accepts: a corpus folder, a
+manifest CSV, or recordings already loaded.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from torch.utils.data import Dataset
 from lrp_utils.data.cache import cached_features
 from lrp_utils.data.corpus import Recording, load_audiomnist, load_fsdd
 from lrp_utils.data.features import BeckerFeature, FbankFeature
-from lrp_utils.data.splits import SPLITS, gender_split, speaker_split
+from lrp_utils.data.sources import Source, load_corpus
+from lrp_utils.data.splits import SPLITS, gender_folds, speaker_split
 
 #: Gender labels of the gender experiment.
 GENDER_LABELS = {"male": 0, "female": 1}
@@ -71,15 +76,21 @@ def balanced_subset(recordings: Sequence[Recording], limit: int | None, seed: in
     return sorted(chosen, key=Recording.sort_key)
 
 
-def gender_datasets(corpus_root: str | os.PathLike, fold: int = 0, seed: int = 0,
+def gender_datasets(corpus_root: Source, fold: int = 0, seed: int = 0,
                     cache_dir: str | os.PathLike | None = None, limit_per_split: int | None = None,
-                    progress: bool = True, workers: int = 2) -> dict[str, FeatureDataset]:
-    """Becker-spectrogram datasets of gender fold ``fold`` of an AudioMNIST-format corpus.
+                    progress: bool = True, workers: int = 2, folds: int = 4, fold_seed: int = 0,
+                    ) -> dict[str, FeatureDataset]:
+    """Becker-spectrogram datasets of gender fold ``fold`` of any gendered corpus.
 
-    ``seed`` draws the embedding offsets (and the subset when ``limit_per_split`` is given: at most
-    that many recordings per split, half of each gender). Labels: 0 = male, 1 = female.
+    ``corpus_root`` is any source of :func:`~lrp_utils.data.sources.load_corpus`. The splits are
+    ``gender_folds(recordings, folds, fold_seed)[fold]`` (Becker's folds on AudioMNIST); the fold
+    seed is separate so that changing ``seed`` keeps the speakers of each split. ``seed`` draws the
+    embedding offsets (and the subset when ``limit_per_split`` is given: at most that many
+    recordings per split, half of each gender). Labels: 0 = male, 1 = female.
     """
-    splits = gender_split(load_audiomnist(corpus_root), fold)
+    if not 0 <= fold < folds:
+        raise ValueError(f"fold={fold}: the gender folds are numbered 0..{folds - 1}.")
+    splits = gender_folds(load_corpus(corpus_root), folds, fold_seed)[fold]
     extractor = BeckerFeature(seed=seed)
     datasets = {}
     for name in SPLITS:
@@ -89,24 +100,29 @@ def gender_datasets(corpus_root: str | os.PathLike, fold: int = 0, seed: int = 0
     return datasets
 
 
-def speaker_datasets(corpus_root: str | os.PathLike | None, frames: int, seed: int = 0,
-                     cache_dir: str | os.PathLike | None = None, loader: str = "audiomnist",
+def speaker_datasets(corpus_root: Source | None, frames: int, seed: int = 0,
+                     cache_dir: str | os.PathLike | None = None, loader: str | None = None,
                      fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), num_mel_bins: int = 64,
                      limit_per_split: int | None = None, progress: bool = True, workers: int = 2,
                      ) -> tuple[dict[str, FeatureDataset], list[str]]:
     """Filterbank datasets for speaker identification, split by repetition index (``fractions``).
 
-    ``loader`` is ``"audiomnist"`` (any AudioMNIST-format corpus) or ``"fsdd"`` (``corpus_root``
-    ``None`` means the shared copy). ``seed`` draws the subset when ``limit_per_split`` is given
-    (spread evenly over speakers). Returns the datasets and the sorted speaker names; label ``i``
-    means ``speaker_names[i]``.
+    ``corpus_root`` is any source of :func:`~lrp_utils.data.sources.load_corpus` (``loader=None``,
+    the default, recognises its kind); ``loader="audiomnist"`` or ``"fsdd"`` forces that loader
+    (with ``"fsdd"``, ``corpus_root=None`` means the shared copy). Every speaker is in every split;
+    its takes are split by ``fractions`` (e.g. speechocean762's 20 sentences: 16 / 2 / 2). ``seed``
+    draws the subset when ``limit_per_split`` is given (spread evenly over speakers). Returns the
+    datasets and the sorted speaker names; label ``i`` means ``speaker_names[i]``.
     """
-    if loader == "audiomnist":
+    if loader is None:
+        recordings = load_corpus(corpus_root)
+    elif loader == "audiomnist":
         recordings = load_audiomnist(corpus_root)
     elif loader == "fsdd":
         recordings = load_fsdd(corpus_root)
     else:
-        raise ValueError(f"speaker_datasets: loader={loader!r}; use 'audiomnist' or 'fsdd'.")
+        raise ValueError(f"speaker_datasets: loader={loader!r}; use None (recognise the source), "
+                         "'audiomnist' or 'fsdd'.")
     speaker_names = sorted({r.speaker for r in recordings})
     label_of = {name: i for i, name in enumerate(speaker_names)}
     splits = speaker_split(recordings, fractions=fractions)

@@ -1,10 +1,11 @@
-"""Train/validation/test splits: Becker's gender folds and speaker-ID splits by repetition.
+"""Train/validation/test splits: gender folds for any corpus and speaker-ID splits by repetition.
 
 Gender (Becker et al. 2018, sec. 4; ``audiomnist/train/splits.py`` of their repository): four folds
 over the 12 female speakers and 12 of the 48 male speakers of AudioMNIST; each fold trains on 12
 speakers and validates and tests on 6 others, half of them female in every split (6000 / 3000 /
 3000 recordings on the full corpus). The other 36 male speakers are not used, as in Becker's folds.
 The ids are AudioMNIST's, which the synthetic corpus shares (it marks the same ids as female).
+:func:`gender_folds` builds folds of the same shape for any corpus with gendered speakers.
 
 Speaker ID: every speaker appears in every split; recordings are split by their repetition index,
 so no recording crosses splits and the splits differ only in the take.
@@ -13,6 +14,8 @@ so no recording crosses splits and the splits differ only in the take.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
 
 from lrp_utils.data.corpus import Recording
 from lrp_utils.data.errors import CorpusError
@@ -54,6 +57,80 @@ def gender_split(recordings: Sequence[Recording], fold: int = 0) -> dict[str, li
             raise CorpusError(f"gender fold {fold}: the {name} split has {females} female speakers of "
                               f"{len(speakers)}; the meta file's genders do not match AudioMNIST's.")
         result[name] = sorted((r for s in speakers for r in by_speaker[s]), key=Recording.sort_key)
+    return result
+
+
+def _speakers_by_gender(recordings: Sequence[Recording]) -> dict[str, list[str]]:
+    """Sorted speaker ids of each gender; every recording must have a gender."""
+    unknown = sorted({r.speaker for r in recordings if r.gender not in ("male", "female")})
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        raise CorpusError(f"gender folds: {len(unknown)} speaker(s) have no gender ({shown}); give every "
+                          "speaker 'male' or 'female' (a manifest's gender column) or leave them out.")
+    genders = {"female": set(), "male": set()}
+    for recording in recordings:
+        genders[recording.gender].add(recording.speaker)
+    return {gender: sorted(speakers) for gender, speakers in genders.items()}
+
+
+def _is_becker_corpus(recordings: Sequence[Recording]) -> bool:
+    """Whether every speaker of Becker's folds is present under its AudioMNIST id."""
+    becker_speakers = {f"{i:02d}" for split in GENDER_FOLDS[0] for i in split}  # fold 0 uses all 24
+    return becker_speakers <= {r.speaker for r in recordings}
+
+
+def gender_folds(recordings: Sequence[Recording], folds: int = 4, seed: int = 0) -> list[dict[str, list[Recording]]]:
+    """Speaker-disjoint, gender-balanced train/validation/test splits of any corpus, one per fold.
+
+    The rule, Becker's generalised (Becker et al. 2018, sec. 4): with ``n`` the number of speakers
+    of the rarer gender, ``k = n // folds`` speakers of each gender are drawn for each of ``folds``
+    groups (``numpy.random.default_rng(seed)`` shuffles each gender's sorted speaker ids; group
+    ``g`` takes places ``g*k .. g*k+k-1``). Fold ``i`` tests on group ``i``, validates on group
+    ``i-1`` (mod ``folds``) and trains on the other groups, so each split has as many female as
+    male speakers, no speaker is in two splits of a fold, and each group is tested exactly once.
+    The **surplus speakers** (the ``F - folds*k`` women and ``M - folds*k`` men beyond the groups,
+    e.g. 16 of speechocean762's 72 women) are left out of every split, as Becker left out 36 of
+    AudioMNIST's 48 men. When ``folds`` is 4 and the corpus holds the 24 speakers of Becker's folds
+    under AudioMNIST's ids (the real or the synthetic corpus), the result is exactly Becker's folds
+    (:data:`GENDER_FOLDS`, via :func:`gender_split`) and ``seed`` is not used.
+
+    Returns
+    -------
+    list of dict
+        ``folds`` dicts keyed by :data:`SPLITS`, each a sorted list of recordings.
+
+    Raises
+    ------
+    CorpusError
+        If a recording has no gender, or a gender has fewer than ``max(folds, 3)`` speakers (the
+        message gives the counts).
+    """
+    if folds < 3:
+        raise ValueError(f"folds={folds}: need at least 3 (train, validation and test take a group each).")
+    if folds == 4 and _is_becker_corpus(recordings):
+        return [gender_split(recordings, fold) for fold in range(folds)]
+    speakers = _speakers_by_gender(recordings)
+    counts = {gender: len(ids) for gender, ids in speakers.items()}
+    per_group = min(counts.values()) // folds
+    if per_group == 0:
+        raise CorpusError(f"gender folds: {folds} folds need at least {folds} female and {folds} male speakers "
+                          f"(one of each per fold); the corpus has {counts['female']} female and {counts['male']} "
+                          "male speakers. Add speakers of the rarer gender or use fewer folds.")
+    rng = np.random.default_rng(seed)
+    groups: list[set[str]] = [set() for _ in range(folds)]
+    for gender in ("female", "male"):
+        shuffled = [speakers[gender][i] for i in rng.permutation(counts[gender])]
+        for g in range(folds):
+            groups[g].update(shuffled[g * per_group : (g + 1) * per_group])
+    by_speaker: dict[str, list[Recording]] = {}
+    for recording in recordings:
+        by_speaker.setdefault(recording.speaker, []).append(recording)
+    result = []
+    for fold in range(folds):
+        test, validation = groups[fold], groups[(fold - 1) % folds]
+        train = set().union(*(groups[g] for g in range(folds) if g not in (fold, (fold - 1) % folds)))
+        result.append({name: sorted((r for s in ids for r in by_speaker[s]), key=Recording.sort_key)
+                       for name, ids in zip(SPLITS, (train, validation, test))})
     return result
 
 
