@@ -3,7 +3,8 @@
 :func:`start_run` turns a notebook's papermill parameters into a validated
 :class:`~lrp_utils.profiles.Profile` and a device, seeds everything, and returns a :class:`Run`
 whose :meth:`Run.header` is the table the notebook displays first. A wrong parameter fails here,
-in the notebook's first cell, with a message that lists what is valid.
+in the notebook's first cell, with a message that lists what is valid. :func:`recording_label`
+names a recording the same way in every figure title and sentence.
 """
 
 from __future__ import annotations
@@ -89,3 +90,17 @@ def start_run(profile: str = "cpu", seed: int | None = None, device: str = "auto
         torch.set_num_threads(resolved.num_threads)
     seed_everything(resolved.seed)
     return run
+
+
+def recording_label(recording: Any) -> str:
+    """How the book names a recording: ``"speaker 07, digit 3, repetition 12"``.
+
+    ``recording`` is a :class:`lrp_utils.data.corpus.Recording` (anything with ``speaker``,
+    ``digit`` and ``repetition``); the digit is left out for corpora without digits (``None``).
+    """
+    parts = [f"speaker {recording.speaker}"]
+    if recording.digit is not None:
+        parts.append(f"digit {recording.digit}")
+    parts.append(f"repetition {recording.repetition}")
+    return ", ".join(parts)
+
