@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from torch import nn
+from zennit import canonizers as zc
+from zennit import composites as zcomp
+from zennit import layer as zlayer
+from zennit import rules as zr
+from zennit import torchvision as ztv
+from zennit import types as zt
 
-zennit = pytest.importorskip("zennit", reason="Zennit is the LRP oracle: pip install -e '.[test]'")
-torchvision = pytest.importorskip("torchvision", reason="Zennit needs torchvision: pip install -e '.[test]'")
+from lrp_utils.lrp import Composite, Epsilon, FirstLayers, Gamma, ZBox, Zero, explain, paper_composite
 
-from zennit import canonizers as zc  # noqa: E402
-from zennit import composites as zcomp  # noqa: E402
-from zennit import layer as zlayer  # noqa: E402
-from zennit import rules as zr  # noqa: E402
-from zennit import torchvision as ztv  # noqa: E402
-from zennit import types as zt  # noqa: E402
-
-from lrp_utils.lrp import Composite, Epsilon, FirstLayers, Gamma, ZBox, Zero, explain, paper_composite  # noqa: E402
-
-from .lrp_models import (  # noqa: E402
+from .lrp_models import (
     becker_alexnet_like,
     keras_alexnet_like,
     own_resnet,

@@ -1,70 +1,37 @@
-r"""``explain``: LRP relevance for a whole batch from one forward and one backward pass.
+r"""``Explainer`` and ``explain``: LRP relevance for a whole batch from one forward and one backward pass.
 
 The input is fed through a multiplicative *gate* ``x ⊙ u`` with ``u = 1``; every layer gets a
-forward hook that installs its rule's modified local gradient (:mod:`lrp_utils.lrp.rules`); the
-backward pass starts from the one-hot target. Then ``∂(onehot · f(x ⊙ u)) / ∂u = x ⊙ G_x`` is the
-input relevance, and the relevance at the top is the target logit (the paper's section 3:
-:math:`R^{(L)} = f_c(x)` for the explained class ``c``, zero for the others).
+forward hook that installs its rule's modified local gradient (:mod:`lrp_utils.lrp.rules`,
+:mod:`lrp_utils.lrp.hooks`); the backward pass starts from the one-hot target. Then
+``∂(onehot · f(x ⊙ u)) / ∂u = x ⊙ G_x`` is the input relevance, and the relevance at the top is
+the target logit (the paper's section 3: :math:`R^{(L)} = f_c(x)` for the explained class ``c``,
+zero for the others).
 
-The data flow the rules need (which BatchNorms to merge, which layers feed a single ReLU) comes from
-a probe forward pass on one sample. It is remembered per model, for the same modules and input
-shape, and every later explanation checks it against the pass it actually runs (and starts over
-with a fresh probe if a forward whose path depends on something else has changed it).
+The hooks need the model's data flow (which BatchNorms to merge, which layers feed a single ReLU),
+which only a forward pass shows: a probe on one sample (:mod:`lrp_utils.lrp.structure`). An
+:class:`Explainer` probes once and reuses the result for every batch, as Zennit's and Captum's
+attributor objects keep their canonized model; :func:`explain` is the one-call form that builds an
+``Explainer`` for a single batch (probe included).
 """
 
 from __future__ import annotations
-
-import contextlib
-import weakref
-from typing import Iterator
 
 import torch
 from torch import nn
 
 from lrp_utils.modes import eval_mode
 
-from .canonizers import Structure, StructureRecorder, torchvision_residuals, trace_structure
+from .canonizers import torchvision_residuals
 from .composites import Composite
-from .rules import AFFINE_TYPES, MAXPOOL_TYPES, NORM_TYPES, PASS_TYPES, Norm, Rule, Zero
-from .units import AffineUnit
+from .hooks import PassContext, rule_hooks, structure_changed
+from .rules import AFFINE_TYPES, MAXPOOL_TYPES, NORM_TYPES, PASS_TYPES, Zero
+from .structure import Structure, StructureRecorder, trace_structure
 
 #: Leaf layer types ``explain`` supports.
 SUPPORTED_TYPES = AFFINE_TYPES + PASS_TYPES + MAXPOOL_TYPES + NORM_TYPES
 
 #: Layers whose outputs the structure probe follows (candidates for merges and ReLU-fed rules).
 _PRODUCERS = AFFINE_TYPES + NORM_TYPES
-
-#: model -> (signature, Structure) of its last explanation (see the module docstring).
-_STRUCTURES: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, Structure]]" = weakref.WeakKeyDictionary()
-
-
-class _PassContext:
-    """State of one explanation pass, shared by the hooks."""
-
-    def __init__(self, gated_input: torch.Tensor, gate: torch.Tensor):
-        self.gated_input = gated_input
-        self.gate = gate
-        self.pending_inputs: dict[int, torch.Tensor] = {}
-        self.deferred: dict[int, tuple[torch.Tensor, object]] = {}
-
-    def defer_to_relu(self, z: torch.Tensor, install) -> None:
-        """Let the ReLU that reads ``z`` call ``install(relu_output)``."""
-        self.deferred[id(z)] = (z, install)
-
-    def relu_output(self, z: torch.Tensor, y: torch.Tensor) -> None:
-        """Called by every ReLU: run what was deferred to it."""
-        pending = self.deferred.pop(id(z), None)
-        if pending is not None and pending[0] is z:
-            pending[1](y)
-
-    def input_gate(self, a: torch.Tensor, rule: Rule) -> torch.Tensor:
-        """The gate ``u``, for rules (z^B) that must see the model input itself."""
-        if a is not self.gated_input:
-            raise ValueError(
-                f"{rule!r} is assigned to a layer that does not consume the model input; "
-                "z^B is only defined for the input layer (select it with FirstLayers(1))"
-            )
-        return self.gate
 
 
 def check_supported(model: nn.Module) -> None:
@@ -120,115 +87,99 @@ def _check_input(model: nn.Module, x: torch.Tensor) -> None:
         )
 
 
-@contextlib.contextmanager
-def _rule_hooks(model: nn.Module, rules: dict[str, Rule], structure: Structure, context: _PassContext) -> Iterator[None]:
-    """Install one forward hook per explained layer for the duration of the context."""
-    merges = structure.merges
-    merged_into = {id(layer): bn for bn, layer in merges.items()}
-    modules = dict(model.named_modules())
-    names = {id(module): name for name, module in modules.items()}
+class Explainer:
+    """LRP for many batches of one model with one composite: ``Explainer(model, composite)(x, target)``.
 
-    def layer_hook(rule, module):
-        relu_fed = id(module) in structure.relu_fed
+    The structure probe (one forward pass on one sample, without gradient) needs an input, so it
+    runs on the first call; later calls reuse it while the input signature stays the same: the
+    shape of one sample, the dtype and the device of ``x``, and the model's module paths and
+    types. A call with another signature probes again (an input of another size, or a model
+    moved with ``model.to(...)`` or given a new submodule, may have another data flow) and keeps
+    the new probe.
 
-        def hook(_, inputs, output):
-            if id(module) in merged_into:  # the rule runs at the BatchNorm's output
-                context.pending_inputs[id(merged_into[id(module)])] = inputs[0]
-                return None
-            if module in merges:
-                unit = AffineUnit(merges[module], module)
-                a = context.pending_inputs.pop(id(module))
-            else:
-                unit, a = AffineUnit(module), inputs[0]
-            return rule.apply(unit, a, output, context, relu_fed)
-
-        return hook
-
-    def relu_hook(_, inputs, output):
-        context.relu_output(inputs[0], output)
-
-    handles = []
-    try:
-        for name, rule in rules.items():
-            handles.append(modules[name].register_forward_hook(layer_hook(rule, modules[name])))
-        for bn, layer in merges.items():
-            handles.append(bn.register_forward_hook(layer_hook(rules[names[id(layer)]], bn)))
-        norm = Norm()
-        for module in modules.values():
-            if isinstance(module, NORM_TYPES):
-                handles.append(module.register_forward_hook(layer_hook(norm, module)))
-            elif type(module) is nn.ReLU:
-                handles.append(module.register_forward_hook(relu_hook))
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def explain(model: nn.Module, x: torch.Tensor, target=None, composite: Composite | None = None) -> torch.Tensor:
-    """LRP relevance of ``target`` for every sample of ``x``, with ``composite``'s rules.
+    A forward pass whose path changes for the same signature (a flag that skips a layer,
+    control flow that depends on the data) is checked against the probe during the pass: where
+    it contradicts the probe, the call raises a ``ValueError`` that names the layers whose data
+    flow changed, before its backward pass, and a new ``Explainer`` (or :func:`explain`) explains
+    the changed model. The relevance of every call that returns equals that of :func:`explain`.
 
     Parameters
     ----------
     model:
         A network of supported layers (see :data:`SUPPORTED_TYPES`) returning logits (N, C). It is
-        evaluated in eval mode (each module's training flag is restored afterwards), never moved,
-        and never modified: BatchNorms after conv/linear layers are merged functionally.
-    x:
-        Input batch (N, ...), on the model's device and dtype.
-    target:
-        Class to explain: an int (all samples), a 1-D tensor of N indices, or ``None`` for each
-        sample's predicted class.
+        evaluated in eval mode (each module's training flag is restored after each call), never
+        moved, and never modified: BatchNorms after conv/linear layers are merged functionally.
     composite:
         Rule assignment (:mod:`lrp_utils.lrp.composites`); ``None`` means LRP-0 everywhere.
-
-    Returns
-    -------
-    torch.Tensor
-        Relevance with the shape, device and dtype of ``x``; it sums (up to bias and ε
-        absorption) to the target logit of each sample.
     """
-    composite = composite if composite is not None else Composite.uniform(Zero())
-    check_supported(model)
-    _check_input(model, x)
-    with eval_mode(model), torchvision_residuals(model):
-        signature = _signature(model, x)
-        known = _STRUCTURES.get(model)
-        if known is not None and known[0] == signature:
-            relevance = _relevance(model, x, target, composite, known[1], verify=True)
-            if relevance is not None:
-                return relevance
-        structure = trace_structure(model, x[:1].detach(), producers=_PRODUCERS)
-        relevance = _relevance(model, x, target, composite, structure, verify=False)
-        _STRUCTURES[model] = (signature, structure)
-    return relevance
+
+    def __init__(self, model: nn.Module, composite: Composite | None = None):
+        if composite is not None and not isinstance(composite, Composite):
+            raise TypeError(f"Explainer: composite must be a Composite or None, got {composite!r} "
+                            "(for the paper's configurations use lrp_utils.lrp.paper_composite(name))")
+        check_supported(model)
+        self.model = model
+        self.composite = composite if composite is not None else Composite.uniform(Zero())
+        self._probe: tuple[tuple, Structure] | None = None  # (input signature, structure)
+
+    def __repr__(self) -> str:
+        return f"Explainer({type(self.model).__name__}, {self.composite!r})"
+
+    def __call__(self, x: torch.Tensor, target=None) -> torch.Tensor:
+        """LRP relevance of ``target`` for every sample of ``x``.
+
+        Parameters
+        ----------
+        x:
+            Input batch (N, ...), on the model's device and dtype.
+        target:
+            Class to explain: an int (all samples), a 1-D tensor of N indices, or ``None`` for
+            each sample's predicted class.
+
+        Returns
+        -------
+        torch.Tensor
+            Relevance with the shape, device and dtype of ``x``; it sums (up to bias and ε
+            absorption) to the target logit of each sample.
+        """
+        model = self.model
+        check_supported(model)
+        _check_input(model, x)
+        with eval_mode(model), torchvision_residuals(model):
+            signature = (tuple(x.shape[1:]), x.dtype, x.device,
+                         tuple((name, type(module)) for name, module in model.named_modules()))
+            if self._probe is None or self._probe[0] != signature:
+                self._probe = signature, trace_structure(model, x[:1].detach(), producers=_PRODUCERS)
+            return _relevance(model, x, target, self.composite, self._probe[1])
 
 
-def _signature(model: nn.Module, x: torch.Tensor) -> tuple:
-    """What a remembered structure is valid for: the same module objects, input shape and type."""
-    return tuple((name, id(module)) for name, module in model.named_modules()), tuple(x.shape[1:]), x.dtype, x.device
+def explain(model: nn.Module, x: torch.Tensor, target=None, composite: Composite | None = None) -> torch.Tensor:
+    """LRP relevance of ``target`` for every sample of ``x``, with ``composite``'s rules, in one
+    call: ``Explainer(model, composite)(x, target)`` (see :class:`Explainer` for the parameters
+    and the result). It probes the model on every call; to explain many batches of a model, build
+    one :class:`Explainer` and call it for each batch.
+    """
+    return Explainer(model, composite)(x, target)
 
 
-def _relevance(model: nn.Module, x: torch.Tensor, target, composite: Composite, structure: Structure,
-               verify: bool) -> torch.Tensor | None:
-    """One explanation pass with ``structure``; ``None`` (before the backward pass) if ``verify``
-    and the forward pass shows another structure."""
+def _relevance(model: nn.Module, x: torch.Tensor, target, composite: Composite, structure: Structure) -> torch.Tensor:
+    """One explanation pass with the probed ``structure``, confirmed by the forward pass before the
+    backward pass starts (``ValueError`` from :func:`~.hooks.structure_changed` otherwise)."""
     rules = composite.resolve(model, skip=structure.merges.keys())
     with torch.enable_grad():  # explain works inside torch.no_grad() blocks too
         gate = torch.ones_like(x, requires_grad=True)
         gated = x.detach() * gate
-        context = _PassContext(gated, gate)
-        with _rule_hooks(model, rules, structure, context):
-            recorder = StructureRecorder(model, _PRODUCERS) if verify else contextlib.nullcontext()
-            with recorder:
-                logits = model(gated)
-            if verify and recorder.structure() != structure:
-                return None
-            if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
-                raise ValueError(f"explain: the model must return logits (N, C); got shape {tuple(logits.shape)}")
-            index = _resolve_target(target, logits)
-            seed = torch.zeros_like(logits).scatter_(1, index[:, None], 1.0)
-            # (a scalar root: with explicit grad_outputs, torch.autograd.grad imports sympy on its
-            # first call, ~34 MiB of resident memory)
-            (relevance,) = torch.autograd.grad((logits * seed).sum(), gate)
+        context = PassContext(gated, gate)
+        with rule_hooks(model, rules, structure, context), StructureRecorder(model, _PRODUCERS) as recorder:
+            logits = model(gated)
+        changes = structure.changes_to(recorder.structure())
+        if changes:
+            raise structure_changed(changes)
+        if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
+            raise ValueError(f"explain: the model must return logits (N, C); got shape {tuple(logits.shape)}")
+        index = _resolve_target(target, logits)
+        seed = torch.zeros_like(logits).scatter_(1, index[:, None], 1.0)
+        # (a scalar root: with explicit grad_outputs, torch.autograd.grad imports sympy on its
+        # first call, ~34 MiB of resident memory)
+        (relevance,) = torch.autograd.grad((logits * seed).sum(), gate)
     return relevance

@@ -85,8 +85,6 @@ def _describe(selector: Selector) -> str:
         return selector.__name__
     if isinstance(selector, tuple):
         return "(" + ", ".join(t.__name__ for t in selector) + ")"
-    if isinstance(selector, str):
-        return repr(selector)
     return repr(selector)
 
 
@@ -114,18 +112,19 @@ class Composite:
         pairs = ", ".join(f"({_describe(s)}, {r!r})" for s, r in self.assignments)
         return f"Composite([{pairs}], default={self.default!r})"
 
-    def resolve(self, model: nn.Module, skip: Iterable[nn.Module] = ()) -> dict[str, Rule]:
-        """Map the path of every layer with weights (except ``skip``, the merged BatchNorms) to its rule.
+    def resolve(self, model: nn.Module, skip: Iterable[str] = ()) -> dict[str, Rule]:
+        """Map the path of every layer with weights (except the paths in ``skip``, the merged
+        BatchNorms) to its rule.
 
         Raises ``ValueError`` when a rule is assigned to a layer type it is not defined for.
         """
-        skipped = {id(module) for module in skip}
+        skipped = set(skip)
         named = [(name, module) for name, module in model.named_modules() if isinstance(module, AFFINE_TYPES)]
         linear_order = [name for name, module in named if isinstance(module, LINEAR_TYPES)]
         positions = {id(s): s.select(linear_order) for s, _ in self.assignments if isinstance(s, _Position)}
         table = {}
         for name, module in named:
-            if id(module) in skipped:
+            if name in skipped:
                 continue
             rule = next(
                 (rule for selector, rule in self.assignments if self._matches(selector, name, module, positions)),

@@ -16,11 +16,18 @@ is ``x ⊙ G_x``. A rule only has to change the local gradient of its layer: for
           = a \odot W^\top\Big(G_z \odot \frac{z}{z + \varepsilon\,\mathrm{sign}(z)}\Big),
 
 i.e. the ordinary gradient of the layer applied to ``G_z`` scaled element-wise by a factor computed
-in the forward pass. LRP-0 is the plain gradient (no hook at all). Rules that change the weights
-(γ, z^B) evaluate the layer once more with modified parameters in the forward pass and route the
-gradient through that evaluation instead (the "gradient × input with stop-gradient" formulation).
+in the forward pass. LRP-0 is the plain gradient (no hook at all).
+
+Rules that change the weights need the layer evaluated with modified parameters. z^B evaluates it
+in the forward pass and routes the gradient through that evaluation instead of the layer's own
+(the "gradient × input with stop-gradient" formulation, :class:`_Relay`). γ postpones all of it to
+the backward pass (:class:`_Deferred`): the layer's output is cut from its own graph, and when the
+gradient reaches it, the rule evaluates the modified layer on the saved input and applies that
+layer's transposed map to the relevance, so it holds no extra memory before then.
+
 ReLU-like activations (positively homogeneous: ``f(z) = f'(z) z``), max pooling and reshapes need
-nothing: their plain gradient *is* the pass-through / winner-takes-all redistribution.
+no rule: their plain gradient *is* the pass-through / winner-takes-all redistribution, so a
+composite assigns rules to layers with weights only.
 """
 
 from __future__ import annotations
@@ -298,12 +305,3 @@ class ZBox(Rule):
         scale = z_value / stabilize(z_value - from_low.detach() - from_high.detach(), self.stabilizer)
         return _Relay.apply(z_value, scale, (1, -1, -1), z, from_low, from_high)
 
-
-class Pass(Rule):
-    """Pass-through for element-wise activations: ``R_in = R_out``. For ReLU-like layers this is
-    their plain gradient, so the rule adds no hook (the default for those layers)."""
-
-    applies_to = PASS_TYPES
-
-    def apply(self, unit, a, z, context, relu_fed):  # noqa: D102
-        return z
