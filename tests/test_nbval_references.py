@@ -47,15 +47,15 @@ def injected_parameters(notebook: nbformat.NotebookNode) -> dict:
     return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
 
 
-def difference(ours: tuple[str, str, dict], theirs: tuple[str, str, dict]) -> str:
+def difference(in_notebook: tuple[str, str, dict], in_reference: tuple[str, str, dict]) -> str:
     """What differs between two :func:`authored_cells` entries, in words."""
-    if ours[0] != theirs[0]:
-        return f"a {ours[0]} cell in the notebook, a {theirs[0]} cell in the reference"
-    if ours[1] != theirs[1]:
-        lines = zip_longest(ours[1].split("\n"), theirs[1].split("\n"), fillvalue="(no such line)")
-        line, (mine, old) = next((n, pair) for n, pair in enumerate(lines, 1) if pair[0] != pair[1])
-        return f"source line {line} is {mine!r} in the notebook, {old!r} in the reference"
-    return f"metadata {ours[2]} in the notebook, {theirs[2]} in the reference"
+    if in_notebook[0] != in_reference[0]:
+        return f"a {in_notebook[0]} cell in the notebook, a {in_reference[0]} cell in the reference"
+    if in_notebook[1] != in_reference[1]:
+        lines = zip_longest(in_notebook[1].split("\n"), in_reference[1].split("\n"), fillvalue="(no such line)")
+        number, (new, old) = next((n, pair) for n, pair in enumerate(lines, 1) if pair[0] != pair[1])
+        return f"source line {number} is {new!r} in the notebook, {old!r} in the reference"
+    return f"metadata {in_notebook[2]} in the notebook, {in_reference[2]} in the reference"
 
 
 def test_every_chapter_has_a_reference_and_no_reference_is_stale():
@@ -73,9 +73,10 @@ def test_reference_has_the_cells_of_its_notebook(name):
         pytest.fail(f"tests/nbval/{name} is missing: {REGENERATE}")
     notebook = authored_cells(nbformat.read(NOTEBOOKS / name, as_version=4))
     reference = authored_cells(nbformat.read(reference_path, as_version=4))
-    for index, (ours, theirs) in enumerate(zip(notebook, reference)):
-        assert ours == theirs, (f"cell {index} of notebooks/{name} differs from its nbval reference "
-                                f"tests/nbval/{name}: {difference(ours, theirs)}; {REGENERATE}")
+    for index, (in_notebook, in_reference) in enumerate(zip(notebook, reference)):
+        assert in_notebook == in_reference, (f"cell {index} of notebooks/{name} differs from its nbval reference "
+                                             f"tests/nbval/{name}: {difference(in_notebook, in_reference)}; "
+                                             f"{REGENERATE}")
     assert len(notebook) == len(reference), (
         f"notebooks/{name} has {len(notebook)} cells, its nbval reference {len(reference)}: {REGENERATE}")
 
