@@ -72,11 +72,11 @@ def execute(notebook: Path, parameters: dict, executed: Path) -> float:
 
 def corpus_description(profile: str, data_dir: str | None) -> str:
     """Which corpus the profile resolved to (the notebooks have created or found it by now)."""
+    from lrp_utils.data import resolve_corpus
     from lrp_utils.profiles import get_profile
-    from lrp_utils.training import resolve_corpus
 
-    root, kind = resolve_corpus(get_profile(profile, **({"data_dir": data_dir} if data_dir else {})), progress=False)
-    return f"{kind} (`{root}`)"
+    corpus = resolve_corpus(get_profile(profile, **({"data_dir": data_dir} if data_dir else {})), progress=False)
+    return f"{corpus.kind} (`{corpus.root}`)"
 
 
 def write_run_record(executed: Path, profile: str, device: str, data_dir: str | None,

@@ -1,4 +1,4 @@
-"""Experiment profiles: the one place where experiment sizes live (``DESIGN.md`` section 4).
+"""Experiment profiles: the one place where experiment sizes live.
 
 A :class:`Profile` is a frozen record of every size an experiment needs -- corpus, split, epochs,
 batch sizes, learning rates, seeds, pixel-flipping fractions, augmentation fraction, ResNet width
@@ -6,12 +6,12 @@ and frames -- so that a notebook run is reproducible from its parameters alone. 
 defined (:data:`PROFILES`):
 
 ``smoke``
-    A small synthetic corpus and a few training steps: CI, nbval and quick checks.  Both models
-    train in under 2 minutes together on 2 CPU cores and beat chance; the whole book runs in
-    under 10 minutes.
+    A small synthetic corpus and a few training steps, sized for CI, nbval and quick checks
+    (budget: the whole book within 10 minutes on 2 CPU cores, both models above chance).
 ``cpu`` (the default)
     AudioMNIST when present, else the full-size synthetic corpus (60 speakers x 10 digits x 50
-    repetitions): a laptop reproduction, the whole book in under 60 minutes on 2 CPU cores.
+    repetitions): a laptop reproduction (budget: the whole book within 60 minutes on 2 CPU
+    cores).
 ``paper``
     The paper's settings (Sarvaš, section 4: AudioMNIST, Becker's 6000/3000 split, 200 epochs,
     Adam lr 1e-4) for one GPU.  Refuses the synthetic corpus unless ``allow_synthetic=True``.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lrp_utils.models.alexnet import ALEXNET_INITS
@@ -34,7 +34,7 @@ from lrp_utils.models.alexnet import ALEXNET_INITS
 #: Corpora a profile can ask for (``lrp_utils.data.ensure_corpus`` kinds).
 CORPORA = ("auto", "synthetic", "audiomnist", "fsdd")
 
-#: Named pixel-flipping baselines understood besides a number (``DESIGN.md`` section 2).
+#: Named pixel-flipping baselines understood besides a number.
 FLIP_BASELINES = ("min", "moore")  # = lrp_utils.evaluation.BASELINES
 
 
@@ -48,6 +48,9 @@ FIGURE4_FRACTIONS = (0.0, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008
 class Profile:
     """Every size of one experiment configuration (see the module docstring).
 
+    The fields without a default are those each profile must state (its corpus, seeds and the
+    training sizes of both models); the others default to the paper's or the usual choice.
+
     Attributes
     ----------
     name: profile name; also the folder ``artifacts/<name>/`` holding its products.
@@ -56,19 +59,19 @@ class Profile:
         ``fsdd`` (speaker ID only: FSDD has no female speakers).
     synthetic_repetitions: repetitions per speaker and digit of the synthetic corpus
         (AudioMNIST has 50).
-    data_dir: where the corpus lives or is generated (``None``: the data layer's default).
-    fold: Becker's gender split fold (12 train / 6 validation / 6 test speakers).
-    seed: the seed of the main run (data offsets, initialisation, shuffling, dropout).
     seeds: the seeds of repeated runs (Table 1: mean ± std over them).
     alexnet_epochs, alexnet_batch_size, alexnet_lr: AlexNet gender training (paper: 200 epochs,
         lr 1e-4; Becker: batch 100).
-    alexnet_train_limit: use only this many training spectrograms (``None``: all 6000).
-    alexnet_init: ``caffe`` (Becker's) or ``torch`` weight initialisation (see
-        :class:`lrp_utils.models.AlexNet`).
     finetune_epochs, finetune_lr: fine-tuning in the relevance-guided augmentation (section 4.3).
     resnet_width: channels of the speaker ResNet's first stage (widths w, 2w, 4w, 8w).
     resnet_frames: fbank frames (10 ms each) per speaker-ID input.
     resnet_epochs, resnet_batch_size, resnet_lr: speaker ResNet training.
+    data_dir: where the corpus lives or is generated (``None``: the data layer's default).
+    fold: Becker's gender split fold (12 train / 6 validation / 6 test speakers).
+    seed: the seed of the main run (data offsets, initialisation, shuffling, dropout).
+    alexnet_train_limit: use only this many training spectrograms (``None``: all 6000).
+    alexnet_init: ``caffe`` (Becker's) or ``torch`` weight initialisation (see
+        :class:`lrp_utils.models.AlexNet`).
     resnet_limit_per_split: at most this many utterances per speaker-ID split, drawn evenly over
         the speakers (``None``: all; the split is 80/10/10 % of the repetitions).
     flip_fractions: fractions of bins flipped in pixel flipping (Figure 3: 0 to 10 %).
@@ -88,25 +91,25 @@ class Profile:
     """
 
     name: str
-    description: str = ""
-    corpus: str = "auto"
-    synthetic_repetitions: int = 50
+    description: str
+    corpus: str
+    synthetic_repetitions: int
+    seeds: tuple[int, ...]
+    alexnet_epochs: int
+    alexnet_batch_size: int
+    alexnet_lr: float
+    finetune_epochs: int
+    finetune_lr: float
+    resnet_width: int
+    resnet_frames: int
+    resnet_epochs: int
+    resnet_batch_size: int
+    resnet_lr: float
     data_dir: str | None = None
     fold: int = 0
     seed: int = 0
-    seeds: tuple[int, ...] = (0, 1, 2)
-    alexnet_epochs: int = 3
-    alexnet_batch_size: int = 32
-    alexnet_lr: float = 1e-4
     alexnet_train_limit: int | None = None
     alexnet_init: str = "caffe"
-    finetune_epochs: int = 1
-    finetune_lr: float = 1e-5
-    resnet_width: int = 16
-    resnet_frames: int = 64
-    resnet_epochs: int = 5
-    resnet_batch_size: int = 64
-    resnet_lr: float = 1e-3
     resnet_limit_per_split: int | None = None
     flip_fractions: tuple[float, ...] = FIGURE3_FRACTIONS
     flip_fractions_zoom: tuple[float, ...] = FIGURE4_FRACTIONS
@@ -222,8 +225,8 @@ def _is_fraction(value: Any) -> bool:
             and math.isfinite(value) and 0.0 <= value <= 1.0)
 
 
-#: The three profiles of ``DESIGN.md`` section 4; sizes justified in their descriptions and in
-#: ``lrp_utils/models/README_SECTION.md`` (measured on 2 CPU cores).
+#: The three profiles; sizes justified in the comments below and in the README ("Why these
+#: sizes", measured on 2 CPU cores).
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
@@ -268,7 +271,7 @@ PROFILES: dict[str, Profile] = {
         seeds=(0, 1),
         # Becker's fold: 6000 training / 3000 validation spectrograms; AlexNet trains at about
         # 60-70 spectrograms/s on 2 idle cores, so an epoch is about 100-120 s with validation.
-        # Three epochs at the paper's lr 1e-4 gave 98.7 % test accuracy (README_SECTION).
+        # Three epochs at the paper's lr 1e-4 gave 98.7 % test accuracy (README).
         alexnet_epochs=3,
         alexnet_batch_size=32,
         alexnet_lr=1e-4,

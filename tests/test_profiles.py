@@ -112,3 +112,11 @@ def test_get_profile_accepts_a_profile():
 
 def test_figure_fractions_start_at_zero_and_are_sorted():
     assert FIGURE3_FRACTIONS[0] == 0.0 and list(FIGURE3_FRACTIONS) == sorted(FIGURE3_FRACTIONS)
+
+
+def test_every_default_is_what_some_profile_uses():
+    """A default that every profile overrides belongs in the profiles, not in the dataclass."""
+    for spec in dataclasses.fields(Profile):
+        if spec.default is not dataclasses.MISSING:
+            users = [p.name for p in PROFILES.values() if getattr(p, spec.name) == spec.default]
+            assert users, f"no profile uses the default of {spec.name}"

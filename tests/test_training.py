@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from torch.utils.data import Dataset
 
+import lrp_utils.data.resolve
+import lrp_utils.training.ensure
+from lrp_utils import devices
+from lrp_utils.data import ResolvedCorpus, corpus_version, ensure_corpus, resolve_corpus
 from lrp_utils.devices import resolve_device
 from lrp_utils.profiles import get_profile
 from lrp_utils.seeding import derive_seed
-from lrp_utils.training import (CheckpointError, TrainConfig, checkpoint_path, ensure_trained,
-                                evaluate, finetune, history_path, load_checkpoint, load_trained,
-                                model_config, model_from_checkpoint, train)
+from lrp_utils.training import (CALLER_PROVIDED, CheckpointError, TrainConfig, checkpoint_path,
+                                ensure_trained, evaluate, finetune, history_path, load_checkpoint,
+                                load_trained, model_config, model_from_checkpoint, train)
 
 
 def _same_state(a: dict, b: dict) -> bool:
@@ -224,38 +229,117 @@ def test_finetuning_starts_from_the_base_weights(tmp_path, models_tiny_datasets,
 
 # --- profiles glue ----------------------------------------------------------------------------
 
-def test_model_config_reads_the_profile():
+def test_model_config_reads_the_profile(tmp_path):
     profile = get_profile("smoke")
-    alex = model_config(profile, "alexnet", corpus_kind="synthetic")
+    corpus = ResolvedCorpus(tmp_path, "synthetic")  # no synthesis record here: no version
+    alex = model_config(profile, "alexnet", corpus)
     assert (alex.epochs, alex.batch_size, alex.lr) == (profile.alexnet_epochs,
                                                        profile.alexnet_batch_size, profile.alexnet_lr)
-    assert alex.data["repetitions"] == profile.synthetic_repetitions
-    resnet = model_config(profile, "resnet", seed=5)
+    # the record that names the checkpoints of the profile's corpus (unchanged since release 1)
+    assert alex.data == {"corpus": "synthetic", "data_seed": 0, "repetitions": 10, "fold": 0,
+                         "train_limit": 600}
+    resnet = model_config(profile, "resnet", corpus, seed=5)
     assert resnet.model_kwargs == {"base_width": profile.resnet_width} and resnet.seed == 5
     assert resnet.data["frames"] == profile.resnet_frames
     other = model_config(profile.with_overrides(resnet_frames=profile.resnet_frames + 1), "resnet",
-                         seed=5)
+                         corpus, seed=5)
     assert other.fingerprint() != resnet.fingerprint()
     with pytest.raises(ValueError, match="alexnet, resnet"):
-        model_config(profile, "vgg")
+        model_config(profile, "vgg", corpus)
+    # data of the caller's own: named by the caller, nothing of the profile's corpus
+    mine = model_config(profile, "resnet", "tiny bands", seed=5)
+    assert mine.data == {"corpus": CALLER_PROVIDED, "name": "tiny bands"}
+    assert mine.fingerprint() != model_config(profile, "resnet", "other bands", seed=5).fingerprint()
 
 
-def test_ensure_trained_trains_once_then_loads(tmp_path, models_tiny_datasets, models_tiny_corpus):
-    profile = get_profile("smoke", resnet_width=2, resnet_epochs=1, resnet_batch_size=8,
-                          device="cpu", num_threads=1, synthetic_repetitions=1,
-                          data_dir=str(models_tiny_corpus))
+def _tiny_profile(**changes):
+    """The smoke profile with a tiny speaker ResNet, for the 1x16x12 tensors of
+    ``models_tiny_datasets``; its corpus (synthetic, default location) is never to be touched."""
+    sizes = dict(resnet_width=2, resnet_epochs=1, resnet_batch_size=8, device="cpu",
+                 num_threads=1, data_dir=None)
+    return get_profile("smoke", **{**sizes, **changes})
+
+
+def test_ensure_trained_trains_once_then_loads(tmp_path, models_tiny_datasets):
+    profile = _tiny_profile()
     first = ensure_trained(profile, "resnet", datasets=models_tiny_datasets,
-                           artifacts_dir=tmp_path, progress=False)
+                           data_source="tiny bands", artifacts_dir=tmp_path, progress=False)
     assert first.checkpoint_path.parent == tmp_path / "smoke" / "models"
     assert first.checkpoint_path == checkpoint_path(profile, first.config, tmp_path)
     again = ensure_trained(profile, "resnet", datasets={"train": _Untouchable(),
                                                         "validation": _Untouchable()},
-                           artifacts_dir=tmp_path, progress=False)
+                           data_source="tiny bands", artifacts_dir=tmp_path, progress=False)
     assert _same_state(first.model.state_dict(), again.model.state_dict())
     tuned = finetune(profile, first, models_tiny_datasets, tag="noise", artifacts_dir=tmp_path,
                      progress=False)
     assert tuned.completed and "ft-noise" in tuned.checkpoint_path.name
     assert tuned.config.init_from == first.config.fingerprint()
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the profile's corpus was resolved although datasets were given")
+
+
+def test_given_datasets_never_resolve_the_corpus(tmp_path, models_tiny_datasets, monkeypatch):
+    monkeypatch.setattr(lrp_utils.training.ensure, "resolve_corpus", _refuse)
+    monkeypatch.setattr(lrp_utils.data.resolve, "ensure_corpus", _refuse)
+    result = ensure_trained(_tiny_profile(), "resnet", datasets=models_tiny_datasets,
+                            data_source="tiny bands", artifacts_dir=tmp_path / "artifacts",
+                            progress=False)
+    assert result.completed
+    assert result.config.data == {"corpus": CALLER_PROVIDED, "name": "tiny bands"}
+    written = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file())
+    stem = result.checkpoint_path.stem
+    assert written == sorted(Path("artifacts", "smoke", "models", stem + suffix)
+                             for suffix in (".pt", ".pt.lock", ".history.json"))
+
+
+def test_an_ambiguous_data_source_is_a_clear_error(tmp_path, models_tiny_datasets, monkeypatch):
+    monkeypatch.setattr(lrp_utils.training.ensure, "resolve_corpus", _refuse)
+    profile, datasets = _tiny_profile(), models_tiny_datasets
+    with pytest.raises(ValueError, match="datasets were given without data_source"):
+        ensure_trained(profile, "resnet", datasets=datasets, artifacts_dir=tmp_path)
+    with pytest.raises(ValueError, match="no datasets were given"):
+        ensure_trained(profile, "resnet", data_source="tiny bands", artifacts_dir=tmp_path)
+    with pytest.raises(ValueError, match="'synthetic' is not a name for data of your own"):
+        ensure_trained(profile, "resnet", datasets=datasets, data_source="synthetic",
+                       artifacts_dir=tmp_path)
+    with pytest.raises(TypeError, match="ResolvedCorpus"):
+        ensure_trained(profile, "resnet", datasets=datasets,
+                       data_source=(tmp_path, "synthetic"), artifacts_dir=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_ensure_trained_reads_the_checkpoint_once_and_resolves_the_device_once(
+        tmp_path, models_tiny_datasets, monkeypatch):
+    profile = _tiny_profile(resnet_epochs=2)
+    kwargs = dict(datasets=models_tiny_datasets, data_source="tiny bands",
+                  artifacts_dir=tmp_path, progress=False)
+    config = model_config(profile, "resnet", "tiny bands")
+    train(config, models_tiny_datasets, checkpoint_path(profile, config, tmp_path),
+          stop_after_epochs=1, progress=False)  # an unfinished checkpoint
+    calls = {"torch.load": 0, "resolve_device": 0}
+    real_load, real_resolve = torch.load, devices.resolve_device
+
+    def load(*args, **kwargs):
+        calls["torch.load"] += 1
+        return real_load(*args, **kwargs)
+
+    def resolve(*args, **kwargs):
+        calls["resolve_device"] += 1
+        return real_resolve(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    monkeypatch.setattr(devices, "resolve_device", resolve)
+    seen = {}
+    for state, seed in (("unfinished", None), ("finished", None), ("missing", 1)):
+        calls.update(dict.fromkeys(calls, 0))
+        result = ensure_trained(profile, "resnet", seed=seed, **kwargs)
+        assert result.completed
+        seen[state] = dict(calls)
+    assert seen == {"unfinished": {"torch.load": 1, "resolve_device": 1},
+                    "finished": {"torch.load": 1, "resolve_device": 1},
+                    "missing": {"torch.load": 0, "resolve_device": 1}}
 
 
 # --- seeding and devices ----------------------------------------------------------------------
@@ -281,9 +365,8 @@ def test_resolve_device():
 @pytest.fixture(scope="module")
 def models_tiny_corpus(tmp_path_factory):
     """A synthetic corpus with one repetition per speaker and digit (600 short files)."""
-    data = pytest.importorskip("lrp_utils.data")
     root = tmp_path_factory.mktemp("corpus")
-    return data.ensure_corpus("synthetic", data_dir=root / "synthetic", repetitions=1, seed=0,
+    return ensure_corpus("synthetic", data_dir=root / "synthetic", repetitions=1, seed=0,
                               progress=False)
 
 
@@ -301,18 +384,29 @@ def test_ensure_trained_end_to_end_on_a_synthetic_corpus(tmp_path, models_tiny_c
     again = ensure_trained(profile, "alexnet", **kwargs)
     assert again.last_state is None  # loaded, not retrained
     assert _same_state(again.model.state_dict(), result.model.state_dict())
+    # the profile's datasets passed with their resolved corpus: the same checkpoint
+    corpus = resolve_corpus(profile, progress=False)
+    assert corpus == (Path(models_tiny_corpus), "synthetic")
+    assert corpus.version == result.config.data["corpus_id"]
+    shared = ensure_trained(profile, "alexnet", datasets={"train": _Untouchable(),
+                                                          "validation": _Untouchable()},
+                            data_source=corpus, **kwargs)
+    assert shared.checkpoint_path == result.checkpoint_path
     # one repetition cannot be split into speaker-ID train/validation/test: a clear error
     with pytest.raises(ValueError, match="repetitions|validation"):
         ensure_trained(profile, "resnet", **kwargs)
-    assert not list((tmp_path / "artifacts" / "smoke" / "models").glob("resnet-*"))
+    models = tmp_path / "artifacts" / "smoke" / "models"
+    assert not list(models.glob("resnet-*.pt")) and not list(models.glob("resnet-*.json"))
 
 
-def test_paper_profile_refuses_a_synthetic_corpus_at_run_time(tmp_path, models_tiny_corpus):
-    profile = get_profile("paper", corpus="auto", data_dir=None)
-    from lrp_utils.training.ensure import corpus_version
-    assert corpus_version(models_tiny_corpus) is not None
+def test_paper_profile_refuses_a_synthetic_corpus_at_run_time(models_tiny_corpus, monkeypatch):
+    # 'auto' finds no AudioMNIST and falls back to the synthetic corpus (here the tiny one)
+    monkeypatch.setattr(lrp_utils.data.resolve, "ensure_corpus",
+                        lambda kind, **kwargs: models_tiny_corpus)
     with pytest.raises(ValueError, match="allow_synthetic"):
-        profile.check_corpus("synthetic")
+        resolve_corpus(get_profile("paper", corpus="auto"), progress=False)
+    assert resolve_corpus(get_profile("cpu"), progress=False) == (models_tiny_corpus, "synthetic")
+    assert corpus_version(models_tiny_corpus) is not None
 
 
 def test_a_second_trainer_waits_for_the_first(tmp_path, models_tiny_datasets, models_tiny_config):

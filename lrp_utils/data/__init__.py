@@ -7,6 +7,7 @@
 - :mod:`~lrp_utils.data.splits`     -- Becker's gender folds, speaker-ID splits by repetition
 - :mod:`~lrp_utils.data.cache`      -- feature caches under ``artifacts/cache``
 - :mod:`~lrp_utils.data.datasets`   -- :class:`FeatureDataset`, :func:`gender_datasets`, :func:`speaker_datasets`
+- :mod:`~lrp_utils.data.resolve`    -- a profile's corpus (:func:`resolve_corpus`) and datasets (:func:`profile_datasets`)
 """
 
 from lrp_utils.data.audio import read_wav, write_wav
@@ -33,10 +34,12 @@ from lrp_utils.data.features import (
     random_offsets,
     resampled_length,
 )
+from lrp_utils.data.resolve import ResolvedCorpus, corpus_version, profile_datasets, resolve_corpus
 from lrp_utils.data.splits import GENDER_FOLDS, gender_split, repetition_split, speaker_split
 from lrp_utils.data.synthetic import AUDIOMNIST_FEMALE_SPEAKERS, synthesize_corpus
 
 __all__ = [
+    "ResolvedCorpus", "corpus_version", "profile_datasets", "resolve_corpus",
     "AUDIOMNIST_FEMALE_SPEAKERS", "AudioFileError", "BeckerFeature", "CorpusError", "CorpusReport",
     "FbankFeature", "FeatureDataset", "GENDER_FOLDS", "GENDER_LABELS", "Recording", "amplitude_to_db",
     "balanced_subset", "becker_offset", "becker_spectrogram", "cached_features", "corpus_fingerprint",

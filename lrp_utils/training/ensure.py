@@ -8,26 +8,36 @@ This is the glue between :mod:`lrp_utils.profiles`, :mod:`lrp_utils.data` and :f
   (resuming an unfinished one);
 - :func:`finetune` fine-tunes a trained model on other data (the paper's relevance-guided
   augmentation, section 4.3).
+
+The data a model trains on is part of its checkpoint's name (the ``data`` record of its
+:class:`TrainConfig`), given by a *data source*:
+
+- a :class:`~lrp_utils.data.ResolvedCorpus` (what :func:`lrp_utils.data.resolve_corpus`
+  returns): the profile's corpus, named by its kind and version together with the profile's
+  split sizes, so that every caller training a profile's model on the profile's data finds the
+  same checkpoint;
+- a string: a name the caller gives to data of its own (kind :data:`CALLER_PROVIDED`); the
+  checkpoint cannot see the data, so the name must change whenever the data does.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset
 
 from lrp_utils import io
-from lrp_utils.profiles import Profile, get_profile
-from lrp_utils.seeding import derive_seed
-from lrp_utils.training.checkpoint import check_compatible, load_checkpoint
+from lrp_utils.data import ResolvedCorpus, profile_datasets, resolve_corpus
+from lrp_utils.data.resolve import task_of
+from lrp_utils.profiles import CORPORA, Profile, get_profile
+from lrp_utils.training.checkpoint import load_checkpoint
 from lrp_utils.training.config import TrainConfig
-from lrp_utils.training.loop import TrainResult, load_trained, train
+from lrp_utils.training.loop import TrainResult, train
 
-#: Task tag of each architecture's training run.
-TASKS = {"alexnet": "gender", "resnet": "speaker"}
+#: The corpus kind recorded for data a caller names itself (see the module docstring).
+CALLER_PROVIDED = "caller-provided"
 
 
 def models_dir(profile: Profile, artifacts_dir: str | Path | None = None) -> Path:
@@ -45,134 +55,113 @@ def _profile(profile: Profile | str) -> Profile:
     return profile if isinstance(profile, Profile) else get_profile(profile)
 
 
-def _check_architecture(architecture: str) -> None:
-    if architecture not in TASKS:
-        raise ValueError(f"unknown architecture {architecture!r}; valid: {', '.join(TASKS)} "
-                         f"(alexnet: gender, resnet: speaker ID)")
-
-
-def model_config(profile: Profile | str, architecture: str, *, seed: int | None = None,
-                 corpus_kind: str | None = None, corpus_id: str | None = None) -> TrainConfig:
-    """The :class:`TrainConfig` of ``architecture`` under ``profile`` (training seed ``seed``,
-    default ``profile.seed``; ``corpus_kind`` is what the profile's corpus resolved to and
-    ``corpus_id`` identifies its version, see :func:`corpus_version`)."""
-    profile = _profile(profile)
-    _check_architecture(architecture)
-    seed = profile.seed if seed is None else int(seed)
-    data: dict[str, Any] = {"corpus": corpus_kind or profile.corpus, "data_seed": profile.seed}
-    if data["corpus"] == "synthetic":
+def _data_record(profile: Profile, architecture: str,
+                 data_source: ResolvedCorpus | str) -> dict[str, Any]:
+    """The ``data`` record of a :class:`TrainConfig`: what the model trains on."""
+    if isinstance(data_source, str):
+        if not data_source or data_source in CORPORA:
+            raise ValueError(
+                f"data_source={data_source!r} is not a name for data of your own; pass "
+                f"lrp_utils.data.resolve_corpus(profile) for the profile's corpus, or a non-empty "
+                f"name other than {', '.join(CORPORA)} for datasets you made yourself")
+        return {"corpus": CALLER_PROVIDED, "name": data_source}
+    if not isinstance(data_source, ResolvedCorpus):
+        raise TypeError(f"data_source must be a ResolvedCorpus (lrp_utils.data.resolve_corpus) or "
+                        f"a name of your own data, not {type(data_source).__name__}")
+    data: dict[str, Any] = {"corpus": data_source.kind, "data_seed": profile.seed}
+    if data_source.kind == "synthetic":
         data["repetitions"] = profile.synthetic_repetitions
-    if corpus_id is not None:
-        data["corpus_id"] = corpus_id
-    if architecture == "alexnet":
+    version = data_source.version
+    if version is not None:
+        data["corpus_id"] = version
+    if task_of(architecture) == "gender":
         data.update(fold=profile.fold, train_limit=profile.alexnet_train_limit)
+    else:
+        data.update(frames=profile.resnet_frames, limit_per_split=profile.resnet_limit_per_split)
+    return data
+
+
+def model_config(profile: Profile | str, architecture: str, data_source: ResolvedCorpus | str, *,
+                 seed: int | None = None) -> TrainConfig:
+    """The :class:`TrainConfig` of ``architecture`` under ``profile``, trained on
+    ``data_source`` (see the module docstring) with training seed ``seed`` (default
+    ``profile.seed``)."""
+    profile = _profile(profile)
+    task = task_of(architecture)
+    seed = profile.seed if seed is None else int(seed)
+    data = _data_record(profile, architecture, data_source)
+    runtime = dict(profile=profile.name, tag=task, data=data,
+                   mixed_precision=profile.mixed_precision, device=profile.device,
+                   num_threads=profile.num_threads)
+    if architecture == "alexnet":
         return TrainConfig("alexnet", profile.alexnet_epochs, profile.alexnet_batch_size,
                            profile.alexnet_lr, seed, {"init": profile.alexnet_init},
-                           profile=profile.name, tag=TASKS[architecture], data=data,
-                           mixed_precision=profile.mixed_precision, device=profile.device,
-                           num_threads=profile.num_threads, num_classes=2)
-    data.update(frames=profile.resnet_frames, limit_per_split=profile.resnet_limit_per_split)
+                           num_classes=2, **runtime)
     return TrainConfig("resnet", profile.resnet_epochs, profile.resnet_batch_size,
-                       profile.resnet_lr, seed, {"base_width": profile.resnet_width},
-                       profile=profile.name, tag=TASKS[architecture], data=data,
-                       mixed_precision=profile.mixed_precision, device=profile.device,
-                       num_threads=profile.num_threads)
+                       profile.resnet_lr, seed, {"base_width": profile.resnet_width}, **runtime)
 
 
-def _limit(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
-    """A seeded random subset of ``limit`` items (all of them when ``limit`` is None or larger)."""
-    if limit is None or limit >= len(dataset):
-        return dataset
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(
-        derive_seed(seed, "train_limit")))
-    return Subset(dataset, sorted(order[:limit].tolist()))
-
-
-def resolve_corpus(profile: Profile, progress: bool = True) -> tuple[Path, str]:
-    """Make sure the profile's corpus exists; return its root and resolved kind."""
-    from lrp_utils import data
-
-    root = Path(data.ensure_corpus(profile.corpus, data_dir=profile.data_dir,
-                                   repetitions=profile.synthetic_repetitions, seed=profile.seed,
-                                   progress=progress))
-    kind = profile.corpus
-    if kind == "auto":  # the data layer generates synthetic corpora with a synthesis.json record
-        kind = "synthetic" if (root / "synthesis.json").is_file() else "audiomnist"
-    profile.check_corpus(kind)
-    return root, kind
-
-
-def corpus_version(root: str | Path) -> str | None:
-    """A short hash of a generated corpus' ``synthesis.json`` record (its generator version,
-    parameters and speaker table), so that a regenerated synthetic corpus never reuses models
-    trained on an older one; ``None`` for a recorded corpus (AudioMNIST and FSDD are fixed)."""
-    record = Path(root) / "synthesis.json"
-    if not record.is_file():
-        return None
-    return hashlib.sha256(record.read_bytes()).hexdigest()[:12]
-
-
-def profile_datasets(profile: Profile | str, architecture: str,
-                     corpus: tuple[Path, str] | None = None, progress: bool = True,
-                     cache_dir: str | Path | None = None) -> dict[str, Dataset]:
-    """The train/validation/test datasets ``architecture`` trains on under ``profile``.
-
-    ``alexnet``: Becker's gender fold ``profile.fold`` (training split cut to
-    ``alexnet_train_limit`` by a seeded random subset); ``resnet``: speaker ID split by
-    repetition, at most ``resnet_limit_per_split`` utterances per split.  Features are cached
-    in ``cache_dir`` (default: the data layer's, ``artifacts/cache``).
-    """
-    from lrp_utils import data
-
-    profile = _profile(profile)
-    _check_architecture(architecture)
-    root, kind = corpus or resolve_corpus(profile, progress)
-    if architecture == "alexnet":
-        if kind == "fsdd":
-            raise ValueError("the gender AlexNet cannot train on FSDD (all its speakers are male); "
-                             "use corpus='auto', 'synthetic' or 'audiomnist'")
-        splits = dict(data.gender_datasets(root, fold=profile.fold, seed=profile.seed,
-                                           cache_dir=cache_dir, progress=progress))
-        splits["train"] = _limit(splits["train"], profile.alexnet_train_limit, profile.seed)
-        return splits
-    # Limiting inside the data layer also spares computing the unused filterbanks.
-    splits, _ = data.speaker_datasets(root, profile.resnet_frames, seed=profile.seed,
-                                      loader="fsdd" if kind == "fsdd" else "audiomnist",
-                                      limit_per_split=profile.resnet_limit_per_split,
-                                      cache_dir=cache_dir, progress=progress)
-    return dict(splits)
+def _data_source(profile: Profile, datasets: Mapping[str, Dataset] | None,
+                 data_source: ResolvedCorpus | str | None,
+                 progress: bool) -> ResolvedCorpus | str:
+    """``data_source``, checked against ``datasets``; the profile's corpus when both are None."""
+    if datasets is not None and data_source is None:
+        raise ValueError(
+            "ensure_trained: datasets were given without data_source, which names the checkpoint; "
+            "pass data_source=lrp_utils.data.resolve_corpus(profile) if they are the profile's "
+            "datasets (the model is then the one trained without datasets), or "
+            "data_source='<a name>' for data of your own (a checkpoint of its own)")
+    if datasets is None and isinstance(data_source, str):
+        raise ValueError(
+            f"ensure_trained: data_source={data_source!r} names data of your own, but no datasets "
+            f"were given; pass them as datasets=..., or leave data_source out to train on the "
+            f"profile's corpus")
+    return resolve_corpus(profile, progress) if data_source is None else data_source
 
 
 def ensure_trained(profile: Profile | str = "cpu", architecture: str = "alexnet", *,
                    seed: int | None = None, datasets: Mapping[str, Dataset] | None = None,
+                   data_source: ResolvedCorpus | str | None = None,
                    artifacts_dir: str | Path | None = None, progress: bool = True,
                    cache_dir: str | Path | None = None, **overrides: Any) -> TrainResult:
     """The ``architecture`` model of ``profile`` (trained with ``seed``): loaded from its
     checkpoint when it exists, otherwise trained (or resumed) and saved.
 
-    ``overrides`` are profile fields (as papermill parameters).  ``datasets`` may pass the
-    profile's datasets when the caller has them already (they must be the profile's: the
-    corpus is still resolved, to name the artifact); by default they come from
-    :mod:`lrp_utils.data` via the profile's corpus (features cached in ``cache_dir``, default
-    ``artifacts/cache``).  Checkpoints go to ``<artifacts_dir>/<profile>/models/`` (default
-    ``artifacts/``).
+    Parameters
+    ----------
+    profile, architecture, seed:
+        Which model: ``overrides`` are profile fields (as papermill parameters).
+    datasets:
+        ``train``/``validation`` (and ``test``) datasets to train on instead of the profile's;
+        they need ``data_source``, which names the checkpoint.  Without them the profile's
+        datasets are built (:func:`lrp_utils.data.profile_datasets`, features cached in
+        ``cache_dir``, default ``artifacts/cache``) only when there is something to train.
+    data_source:
+        What the model trains on (see the module docstring).  ``None`` (only without
+        ``datasets``): the profile's corpus, resolved here (and generated if missing).  A
+        :class:`~lrp_utils.data.ResolvedCorpus`: the profile's corpus, already resolved; with
+        ``datasets`` these must be that corpus' profile datasets, and the model is the same one
+        as without them.  A string (only with ``datasets``): a name of the caller's own data,
+        which is never resolved.
+    artifacts_dir:
+        Checkpoints go to ``<artifacts_dir>/<profile>/models/`` (default ``artifacts/``).
+
+    The checkpoint is read once, under its lock (:func:`train`), and the device resolved once.
+
+    Raises
+    ------
+    ValueError
+        For ``datasets`` without ``data_source`` or a name without ``datasets``.
     """
     profile = _profile(profile).with_overrides(**overrides)
-    _check_architecture(architecture)
-    # Resolve the corpus even when the caller brings the datasets (they come from it): its kind
-    # and version are part of the artifact's name, so every caller finds the same checkpoint.
-    corpus = resolve_corpus(profile, progress)
-    kind, version = corpus[1], corpus_version(corpus[0])
-    config = model_config(profile, architecture, seed=seed, corpus_kind=kind, corpus_id=version)
-    path = checkpoint_path(profile, config, artifacts_dir)
-    if path.exists():
-        payload = load_checkpoint(path)
-        check_compatible(payload, config, path)
-        if payload["completed"]:
-            return load_trained(config, path, payload)
-    if datasets is None:
-        datasets = profile_datasets(profile, architecture, corpus, progress, cache_dir)
-    return train(config, datasets, path, progress=progress)
+    task_of(architecture)  # an unknown architecture fails before the corpus is resolved
+    source = _data_source(profile, datasets, data_source, progress)
+    config = model_config(profile, architecture, source, seed=seed)
+    if datasets is None:  # built only if the checkpoint turns out to be missing or unfinished
+        datasets = functools.partial(profile_datasets, profile, architecture, source, progress,
+                                     cache_dir)
+    return train(config, datasets, checkpoint_path(profile, config, artifacts_dir),
+                 progress=progress)
 
 
 def finetune(profile: Profile | str, base: TrainResult | str | Path,
@@ -198,4 +187,4 @@ def finetune(profile: Profile | str, base: TrainResult | str | Path,
         mixed_precision=profile.mixed_precision, device=profile.device,
         num_threads=profile.num_threads, num_classes=base_config.num_classes)
     path = checkpoint_path(profile, config, artifacts_dir)
-    return train(config, datasets, path, init_from=base_path, progress=progress)
+    return train(config, datasets, path, init_from=source, progress=progress)

@@ -92,7 +92,6 @@ def infer_num_classes(dataset: Dataset) -> int:
     return int(torch.as_tensor(labels).max()) + 1
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 64,
              device: str | torch.device | None = None, mixed_precision: bool = False,
              progress: bool = False, desc: str = "evaluate") -> dict[str, float]:
@@ -102,8 +101,14 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 64,
     model's) and restores the model's previous mode.
     """
     device = next(model.parameters()).device if device is None else devices.resolve_device(device)
-    amp = devices.amp_enabled(device, mixed_precision)
-    channels_last = devices.use_channels_last(device)
+    return _evaluate(model, dataset, batch_size, device, devices.amp_enabled(device, mixed_precision),
+                     devices.use_channels_last(device), progress, desc)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
+              amp: bool, channels_last: bool, progress: bool, desc: str) -> dict[str, float]:
+    """:func:`evaluate` on an already resolved ``device``."""
     with eval_mode(model):
         loss_sum, correct, count = 0.0, 0, 0
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
@@ -125,8 +130,8 @@ def _better(metrics: dict[str, float], best: dict[str, float] | None) -> bool:
     return (metrics["accuracy"], -metrics["loss"]) > (best["accuracy"], -best["loss"])
 
 
-def train(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoint_path: str | Path, *,
-          init_from: str | Path | None = None, stop_after_epochs: int | None = None,
+def train(config: TrainConfig, datasets: Mapping[str, Dataset] | Callable[[], Mapping[str, Dataset]],
+          checkpoint_path: str | Path, *, init_from: str | Path | dict[str, Any] | None = None, stop_after_epochs: int | None = None,
           on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
           progress: bool = True) -> TrainResult:
     """Train ``config``'s model on ``datasets["train"]``, selecting on ``datasets["validation"]``.
@@ -137,14 +142,19 @@ def train(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoint_path:
         The run (architecture, epochs, batch size, lr, seed, ...).
     datasets:
         ``"train"`` and ``"validation"`` datasets of ``(input, int64 label)`` items; a
-        ``"test"`` split, if present, is evaluated once with the selected weights.
+        ``"test"`` split, if present, is evaluated once with the selected weights.  Or a
+        function returning them, called only when there is something to train (not for a
+        finished checkpoint), so that a caller need not build the features of a trained model.
     checkpoint_path:
-        Where the checkpoint lives.  A finished checkpoint of the same configuration is loaded
-        instead of training; an unfinished one is resumed; one of another architecture, profile
-        or configuration, or a corrupt one, raises :class:`CheckpointError` and is left as is.
+        Where the checkpoint lives.  It is read once, with its lock held (a second process
+        asking for the same model waits for the first).  A finished checkpoint of the same
+        configuration is loaded instead of training; an unfinished one is resumed; one of
+        another architecture, profile or configuration, or a corrupt one, raises
+        :class:`CheckpointError` and is left as is.
     init_from:
-        Fine-tune: start from the selected weights of this checkpoint (same architecture and
-        model arguments) instead of a fresh initialisation.  ``config.init_from`` must be that
+        Fine-tune: start from the selected weights of this checkpoint (its path, or its
+        contents as :func:`load_checkpoint` returns them; same architecture and model
+        arguments) instead of a fresh initialisation.  ``config.init_from`` must be that
         checkpoint's fingerprint (so that the fine-tuned model gets its own artifact name).
     stop_after_epochs:
         Stop (without finishing) once this many epochs are done -- for tests and time slicing;
@@ -154,28 +164,33 @@ def train(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoint_path:
     progress:
         Show a tqdm bar per epoch.
     """
-    _check_datasets(datasets)
+    if not callable(datasets):
+        _check_datasets(datasets)
     checkpoint_path = Path(checkpoint_path)
     with checkpoint_lock(checkpoint_path):
         return _train_locked(config, datasets, checkpoint_path, init_from, stop_after_epochs,
                              on_epoch_end, progress)
 
 
-def _train_locked(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoint_path: Path,
-                  init_from: str | Path | None, stop_after_epochs: int | None,
+def _train_locked(config: TrainConfig,
+                  datasets: Mapping[str, Dataset] | Callable[[], Mapping[str, Dataset]],
+                  checkpoint_path: Path, init_from: str | Path | dict[str, Any] | None, stop_after_epochs: int | None,
                   on_epoch_end: Callable[[int, dict[str, Any]], None] | None,
                   progress: bool) -> TrainResult:
-    """:func:`train`, with the checkpoint's lock held."""
+    """:func:`train`, with the checkpoint's lock held: the one place that reads the checkpoint
+    and resolves the device."""
     device = devices.resolve_device(config.device)
-    amp = devices.amp_enabled(device, config.mixed_precision)
-    channels_last = devices.use_channels_last(device)
-
     payload = None
     if checkpoint_path.exists():
         payload = load_checkpoint(checkpoint_path)
         check_compatible(payload, config, checkpoint_path)
         if payload["completed"]:
-            return load_trained(config, checkpoint_path, payload)
+            return load_trained(config, checkpoint_path, payload, device)
+    if callable(datasets):
+        datasets = datasets()
+        _check_datasets(datasets)
+    amp = devices.amp_enabled(device, config.mixed_precision)
+    channels_last = devices.use_channels_last(device)
 
     with devices.torch_threads(config.num_threads), deterministic_algorithms():
         num_classes = config.num_classes or infer_num_classes(datasets["train"])
@@ -217,8 +232,8 @@ def _train_locked(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoi
             train_metrics = train_epoch(model, loader, optimizer, scaler, device, amp,
                                          channels_last, progress,
                                          f"{config.architecture} epoch {epoch + 1}/{config.epochs}")
-            val_metrics = evaluate(model, datasets["validation"], config.batch_size, device,
-                                   config.mixed_precision, progress, "validation")
+            val_metrics = _evaluate(model, datasets["validation"], config.batch_size, device,
+                                    amp, channels_last, progress, "validation")
             seconds += time.perf_counter() - started
             record = {"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics,
                       "seconds": time.perf_counter() - started}
@@ -236,8 +251,8 @@ def _train_locked(config: TrainConfig, datasets: Mapping[str, Dataset], checkpoi
             model.load_state_dict(best_state)
             test_metrics = None
             if "test" in datasets:
-                test_metrics = evaluate(model, datasets["test"], config.batch_size, device,
-                                        config.mixed_precision, progress, "test")
+                test_metrics = _evaluate(model, datasets["test"], config.batch_size, device,
+                                         amp, channels_last, progress, "test")
             _write(checkpoint_path, config, model_kwargs, config.epochs, model, None, best_epoch,
                    history, seconds, None, None, completed=True, test_metrics=test_metrics)
         else:
@@ -278,21 +293,23 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
     return {"loss": loss_sum / count, "accuracy": correct / count, "n": count}
 
 
-def _load_initial_weights(model: nn.Module, init_from: str | Path, config: TrainConfig) -> None:
-    source = load_checkpoint(init_from)
+def _load_initial_weights(model: nn.Module, init_from: str | Path | dict[str, Any],
+                          config: TrainConfig) -> None:
+    source = init_from if isinstance(init_from, dict) else load_checkpoint(init_from)
+    where = "the base checkpoint" if isinstance(init_from, dict) else str(init_from)
     if config.init_from != source["fingerprint"]:
         raise ValueError(
-            f"train: config.init_from is {config.init_from!r} but {init_from} has fingerprint "
+            f"train: config.init_from is {config.init_from!r} but {where} has fingerprint "
             f"{source['fingerprint']!r}; build the config with init_from=<that fingerprint> so "
             f"that the fine-tuned model gets its own name")
     if not source["completed"]:
-        raise CheckpointError(f"{init_from} is an unfinished training; finish it before "
+        raise CheckpointError(f"{where} is an unfinished training; finish it before "
                               f"fine-tuning from it")
     base = model_from_checkpoint(source, config.architecture)
     try:
         model.load_state_dict(base.state_dict())
     except RuntimeError as error:
-        raise CheckpointError(f"{init_from}: its weights do not fit the model to fine-tune "
+        raise CheckpointError(f"{where}: its weights do not fit the model to fine-tune "
                               f"({str(error)[:300]})") from error
 
 
@@ -327,9 +344,13 @@ def _write(path: Path, config: TrainConfig, model_kwargs: dict[str, Any], epoch:
     })
 
 
-def load_trained(config: TrainConfig, path: str | Path,
-                 payload: dict[str, Any] | None = None) -> TrainResult:
-    """The finished training of ``config`` stored at ``path`` (checked to match ``config``).
+def load_trained(config: TrainConfig, path: str | Path, payload: dict[str, Any] | None = None,
+                 device: torch.device | None = None) -> TrainResult:
+    """The finished training of ``config`` stored at ``path`` (checked to match ``config``), on
+    ``device``.
+
+    ``payload`` is the checkpoint's content when the caller has read and checked it already;
+    ``device`` a resolved device (default: ``config.device`` resolved here).
 
     Raises :class:`CheckpointError` when the checkpoint is missing, corrupt, unfinished or of
     another configuration.
@@ -341,7 +362,8 @@ def load_trained(config: TrainConfig, path: str | Path,
     if not payload["completed"]:
         raise CheckpointError(f"checkpoint {path} is an unfinished training (epoch "
                               f"{payload['epoch']} of {config.epochs}); run train() to resume it")
-    device = devices.resolve_device(config.device)
+    if device is None:
+        device = devices.resolve_device(config.device)
     model = model_from_checkpoint(payload, config.architecture, map_location=device)
     if devices.use_channels_last(device):
         model.to(memory_format=torch.channels_last)
