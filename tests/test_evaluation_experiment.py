@@ -23,7 +23,7 @@ def tiny_gender_data(n: int, seed: int) -> TensorDataset:
 def test_run_augmentation_experiment_end_to_end(tmp_path):
     datasets = {"train": tiny_gender_data(8, 0), "validation": tiny_gender_data(4, 1),
                 "test": tiny_gender_data(4, 2)}
-    kwargs = dict(datasets=datasets, artifacts_dir=tmp_path,  # the real LRP engine
+    kwargs = dict(datasets=datasets, data_source="tiny-gender", artifacts_dir=tmp_path,  # the real LRP engine
                   progress=False, seeds=(0,), alexnet_epochs=1, finetune_epochs=1,
                   explain_batch_size=8, alexnet_batch_size=8)
     result = run_augmentation_experiment("smoke", **kwargs)

@@ -10,7 +10,8 @@
   fine-tune through :mod:`lrp_utils.training`, Table 1).
 - Building blocks shared by all of them: :func:`flip_count`, :func:`bin_ranks`,
   :func:`top_fraction_mask` (which bins), :func:`moore_mean` (the neighbourhood mean),
-  :func:`baseline_values`, :func:`explain_batched` (LRP for a whole set, in batches).
+  :func:`baseline_values`, :func:`explain_batched` (LRP for a whole set, in batches, through one
+  :func:`batch_explainer` per model).
 - What the chapters read off the results: :func:`evenly_spaced`, :func:`predict`,
   :func:`probabilities`, :func:`first_correct` (which items), :func:`curves_table` (curves side by
   side), :func:`positive_share`, :func:`relevance_per_frequency` and
@@ -29,7 +30,12 @@ from lrp_utils.evaluation.pixel_flipping import (
     pixel_flipping,
     summarize_curves,
 )
-from lrp_utils.evaluation.relevance import default_composite, explain_batch, explain_batched
+from lrp_utils.evaluation.relevance import (
+    batch_explainer,
+    default_composite,
+    explain_batch,
+    explain_batched,
+)
 from lrp_utils.evaluation.relevance_summary import (
     BELOW_1KHZ,
     positive_share,
@@ -42,7 +48,7 @@ from lrp_utils.evaluation.table import flip_each_model, table1, table1_from_curv
 
 __all__ = [
     "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FlippingCurve", "ORDERS", "baseline_values",
-    "bin_ranks", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
+    "batch_explainer", "bin_ranks", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
     "first_correct", "flip_count", "flip_each_model", "flip_top", "moore_augment", "moore_mean",
     "pixel_flipping", "positive_share", "predict", "probabilities", "relevance_augmented_dataset",
     "relevance_per_frequency", "run_augmentation_experiment", "summarize_curves",

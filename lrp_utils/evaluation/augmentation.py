@@ -27,7 +27,7 @@ from lrp_utils.evaluation._batching import batch_slices, compute_device, dataset
 from lrp_utils.evaluation._checks import check_batch_size, check_fraction
 from lrp_utils.evaluation._hashing import content_key
 from lrp_utils.evaluation.pixel_flipping import flip_top
-from lrp_utils.evaluation.relevance import ExplainFn, explain_batch, resolve_explainer
+from lrp_utils.evaluation.relevance import ExplainFn, batch_explainer, resolve_explainer
 from lrp_utils.io import save_torch
 from lrp_utils.modes import eval_mode
 
@@ -94,12 +94,13 @@ def relevance_augmented_dataset(model: nn.Module, dataset: Dataset, composite: A
                 return TensorDataset(cached["x"], cached["y"])
 
     device = compute_device(model, x)
+    explainer = batch_explainer(model, composite, explain_fn)
     with eval_mode(model):
         # x is our own copy (dataset_tensors concatenates), so each batch is overwritten in place
         # once it has been explained and augmented from its original values.
         for batch in batch_slices(x.shape[0], batch_size, "augmenting", progress):
             xb, yb = x[batch].to(device), y[batch].to(device)
-            relevance = explain_batch(model, xb, yb, composite, explain_fn)
+            relevance = explainer(xb, yb)
             x[batch] = moore_augment(xb, relevance, fraction).to(x.device)
 
     if cache_path is not None:

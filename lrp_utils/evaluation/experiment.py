@@ -23,6 +23,7 @@ import pandas as pd
 from torch.utils.data import Dataset
 
 from lrp_utils import io
+from lrp_utils.data import ResolvedCorpus, profile_datasets, resolve_corpus
 from lrp_utils.evaluation._hashing import content_key
 from lrp_utils.evaluation.augmentation import relevance_augmented_dataset
 from lrp_utils.evaluation.relevance import ExplainFn, resolve_explainer
@@ -30,7 +31,7 @@ from lrp_utils.evaluation.pixel_flipping import FlippingCurve
 from lrp_utils.evaluation.sampling import evenly_spaced
 from lrp_utils.evaluation.table import flip_each_model, table1_from_curves
 from lrp_utils.profiles import Profile, get_profile
-from lrp_utils.training import ensure_trained, finetune, profile_datasets
+from lrp_utils.training import ensure_trained, finetune
 
 
 @dataclass
@@ -54,12 +55,16 @@ class AugmentationExperiment:
 def run_augmentation_experiment(profile: Any = "cpu", *, composite: Any = None,
                                 explain_fn: ExplainFn | None = None,
                                 datasets: Mapping[str, Dataset] | None = None,
+                                data_source: ResolvedCorpus | str | None = None,
                                 artifacts_dir: str | Path | None = None, progress: bool = True,
                                 **overrides: Any) -> AugmentationExperiment:
     """Train, augment (``profile.augment_fraction``), fine-tune and build Table 1, per seed.
 
     ``profile`` is a :class:`lrp_utils.profiles.Profile` or its name, with ``overrides`` applied;
-    ``datasets`` (``train``/``validation``/``test``) default to the profile's gender split.
+    ``datasets`` (``train``/``validation``/``test``) default to the profile's gender split of
+    its corpus (resolved, and generated if missing, by :func:`lrp_utils.data.resolve_corpus`);
+    given datasets need ``data_source``, the name :func:`lrp_utils.training.ensure_trained` gives
+    the trained models' checkpoints (the resolved corpus they come from, or a name of your own).
     Trained, fine-tuned and augmented artifacts are reused when they exist
     (``<artifacts>/<profile>/models`` and ``.../cache/augmentation``).  The fine-tuning tag
     encodes the augmentation settings, so another composite or fraction fine-tunes anew.
@@ -67,7 +72,8 @@ def run_augmentation_experiment(profile: Any = "cpu", *, composite: Any = None,
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     profile = profile.with_overrides(**overrides)
     if datasets is None:
-        datasets = profile_datasets(profile, "alexnet", progress=progress)
+        data_source = resolve_corpus(profile, progress)
+        datasets = profile_datasets(profile, "alexnet", data_source, progress=progress)
     composite, explain_fn = resolve_explainer(composite, explain_fn)
     settings = content_key(fraction=profile.augment_fraction, composite=repr(composite),
                            explain_fn=f"{explain_fn.__module__}.{explain_fn.__qualname__}")
@@ -79,7 +85,8 @@ def run_augmentation_experiment(profile: Any = "cpu", *, composite: Any = None,
     for seed in profile.seeds:
         start = time.perf_counter()
         base = ensure_trained(profile, "alexnet", seed=seed, datasets=datasets,
-                              artifacts_dir=artifacts_dir, progress=progress)
+                              data_source=data_source, artifacts_dir=artifacts_dir,
+                              progress=progress)
         seconds["train"] += time.perf_counter() - start
 
         start = time.perf_counter()
