@@ -56,8 +56,22 @@ def test_verify_reports_every_problem(tmp_path):
     assert "57 speaker folders missing: 04, 05," in str(strict)
     assert "01/: 480 of 500 wav files missing" in str(strict)
     with pytest.raises(CorpusError, match="3_02_1.wav"):
+        load_audiomnist(root, complete=True)
+    lenient = verify_audiomnist(root, complete=False)  # a subset is fine; wrong names and empty files are not
+    assert sorted(p.split(":")[0] for p in lenient.problems) == ["01/5_01_1.wav", "03/4_05_0.wav"]
+    with pytest.raises(CorpusError, match="4_05_0.wav: name inconsistent"):
         load_audiomnist(root)
     assert len(load_audiomnist(root, verify=False)) == 58
+
+
+def test_a_consistent_subset_loads(tmp_path):
+    root = make_audiomnist(tmp_path, speakers=("01", "02", "03"), genders=("male", "female", "male"))
+    for path in (root / "data").rglob("*.wav"):
+        if path.name not in ("0_01_0.wav", "7_03_1.wav"):
+            path.unlink()
+    recordings = load_audiomnist(root)  # one file for two of the meta file's three speakers
+    assert [(r.speaker, r.digit, r.repetition, r.label) for r in recordings] == [("01", 0, 0, "0"), ("03", 7, 1, "7")]
+    assert "02/: 20 of 20 wav files missing" in str(verify_audiomnist(root, repetitions=2))
 
 
 def test_meta_needs_gender(tmp_path):

@@ -4,7 +4,10 @@
 - :mod:`~lrp_utils.data.synthetic`  -- the synthetic AudioMNIST-format corpus (source-filter model)
 - :mod:`~lrp_utils.data.corpus`     -- :class:`Recording`, loaders, verification, :func:`ensure_corpus`
 - :mod:`~lrp_utils.data.features`   -- Becker spectrogram, Kaldi filterbank
-- :mod:`~lrp_utils.data.splits`     -- Becker's gender folds, speaker-ID splits by repetition
+- :mod:`~lrp_utils.data.manifest`   -- corpora described by a manifest CSV (:func:`read_manifest`)
+- :mod:`~lrp_utils.data.speechocean` -- speechocean762, prepared or original layout (:func:`load_speechocean762`)
+- :mod:`~lrp_utils.data.sources`    -- :func:`load_corpus`: any folder, manifest or recordings
+- :mod:`~lrp_utils.data.splits`     -- gender folds for any corpus (Becker's on AudioMNIST), speaker-ID splits
 - :mod:`~lrp_utils.data.cache`      -- feature caches under ``artifacts/cache``
 - :mod:`~lrp_utils.data.datasets`   -- :class:`FeatureDataset`, :func:`gender_datasets`, :func:`speaker_datasets`
 - :mod:`~lrp_utils.data.resolve`    -- a profile's corpus (:func:`resolve_corpus`) and datasets (:func:`profile_datasets`)
@@ -35,10 +38,14 @@ from lrp_utils.data.features import (
     resampled_length,
 )
 from lrp_utils.data.resolve import ResolvedCorpus, corpus_version, profile_datasets, resolve_corpus
-from lrp_utils.data.splits import GENDER_FOLDS, gender_split, repetition_split, speaker_split
+from lrp_utils.data.manifest import read_manifest
+from lrp_utils.data.sources import corpus_kind, load_corpus
+from lrp_utils.data.speechocean import load_speechocean762
+from lrp_utils.data.splits import GENDER_FOLDS, gender_folds, gender_split, repetition_split, speaker_split
 from lrp_utils.data.synthetic import AUDIOMNIST_FEMALE_SPEAKERS, synthesize_corpus
 
 __all__ = [
+    "corpus_kind", "gender_folds", "load_corpus", "load_speechocean762", "read_manifest",
     "ResolvedCorpus", "corpus_version", "profile_datasets", "resolve_corpus",
     "AUDIOMNIST_FEMALE_SPEAKERS", "AudioFileError", "BeckerFeature", "CorpusError", "CorpusReport",
     "FbankFeature", "FeatureDataset", "GENDER_FOLDS", "GENDER_LABELS", "Recording", "amplitude_to_db",
