@@ -11,7 +11,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: all install test unit book benchmark chromium clean distclean
+.PHONY: all install test unit book benchmark chromium data clean distclean
 
 all: test
 
@@ -58,6 +58,12 @@ book: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/lrp_speed.py
+
+# The real corpora, for users with internet (about 1 GB + 0.5 GB of downloads; each is verified and
+# installed only when complete, and an interrupted download resumes when re-run).
+data: $(STAMP)
+	$(PY) -m data_scripts.audiomnist --dest data/audiomnist
+	$(PY) -m data_scripts.speechocean762 --dest data/speechocean762
 
 clean:
 	rm -rf _build .pytest_cache
