@@ -44,11 +44,17 @@ def test_run_augmentation_experiment_end_to_end(tmp_path):
         flipped = flip_top(x, relevance, 0.005, baseline=0.0)
         assert table.loc[name, "clean_mean"] == float((predict(model, x) == y).float().mean())
         assert table.loc[name, "flipped_mean"] == float((predict(model, flipped) == y).float().mean())
-        # Figure 6's curve is the one Table 1 was read from, over the profile's fractions
+        # Figure 6's curve is the one Table 1 was read from, over the profile's fractions; its
+        # mean true-class logits (which, unlike 4 accuracies, any flipped bin moves) are those of
+        # this model on x and on x flipped by its own relevance
         curve = result.curves[name][0]
         assert curve.fractions == (0.0, 0.005, 0.01, 0.05, 0.1)
         assert (curve.accuracy[0], curve.accuracy[1]) == (table.loc[name, "clean_mean"],
                                                           table.loc[name, "flipped_mean"])
+        with torch.no_grad():
+            logits = [float(model.eval()(v).gather(1, y[:, None]).mean()) for v in (x, flipped)]
+        assert curve.mean_logit[:2] == pytest.approx(logits, rel=1e-4, abs=1e-5)
+        assert curve.mean_logit[0] != pytest.approx(curve.mean_logit[1], rel=1e-4, abs=1e-5)
 
     # a fine-tuned model differs from the one it started from
     before = result.original[0].model.state_dict()
