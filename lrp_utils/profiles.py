@@ -9,8 +9,9 @@ defined (:data:`PROFILES`):
     A small synthetic corpus and a few training steps, sized for CI, nbval and quick checks
     (budget: the whole book within 10 minutes on 2 CPU cores, both models above chance).
 ``cpu`` (the default)
-    AudioMNIST when present, else the full-size synthetic corpus (60 speakers x 10 digits x 50
-    repetitions): a laptop reproduction (budget: the whole book within 60 minutes on 2 CPU
+    Real voices wherever they are available: AudioMNIST when present, else speechocean762 (under
+    ``data/`` or the shared copy beside the repository), else the full-size synthetic corpus (60
+    speakers x 10 digits x 50 repetitions): a laptop reproduction (budget: the whole book within 60 minutes on 2 CPU
     cores).
 ``paper``
     The paper's settings (Sarvaš, section 4: AudioMNIST, Becker's 6000/3000 split, 200 epochs,
@@ -26,13 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from lrp_utils.data.resolve import CORPUS_NAMES
 from lrp_utils.models.alexnet import ALEXNET_INITS
-
-#: Corpora a profile can ask for (``lrp_utils.data.ensure_corpus`` kinds).
-CORPORA = ("auto", "synthetic", "audiomnist", "fsdd")
 
 #: Named pixel-flipping baselines understood besides a number.
 FLIP_BASELINES = ("min", "moore")  # = lrp_utils.evaluation.BASELINES
@@ -55,8 +55,10 @@ class Profile:
     ----------
     name: profile name; also the folder ``artifacts/<name>/`` holding its products.
     description: one line on what the profile is for.
-    corpus: ``auto`` (AudioMNIST if present, else synthetic), ``synthetic``, ``audiomnist`` or
-        ``fsdd`` (speaker ID only: FSDD has no female speakers).
+    corpus: ``auto`` (``data_dir`` if set; else AudioMNIST if present, else speechocean762, else
+        synthetic), ``audiomnist``, ``speechocean762``, ``synthetic``, ``fsdd`` (speaker ID only:
+        FSDD has no female speakers), or the path of any corpus folder or manifest CSV
+        (:func:`lrp_utils.data.load_corpus`).
     synthetic_repetitions: repetitions per speaker and digit of the synthetic corpus
         (AudioMNIST has 50).
     seeds: the seeds of repeated runs (Table 1: mean ± std over them).
@@ -66,7 +68,8 @@ class Profile:
     resnet_width: channels of the speaker ResNet's first stage (widths w, 2w, 4w, 8w).
     resnet_frames: fbank frames (10 ms each) per speaker-ID input.
     resnet_epochs, resnet_batch_size, resnet_lr: speaker ResNet training.
-    data_dir: where the corpus lives or is generated (``None``: the data layer's default).
+    data_dir: where the corpus lives or is generated (``None``: the data layer's default); with
+        ``corpus='auto'`` any corpus folder or manifest CSV, e.g. ``-p data_dir my_corpus.csv``.
     fold: Becker's gender split fold (12 train / 6 validation / 6 test speakers).
     seed: the seed of the main run (data offsets, initialisation, shuffling, dropout).
     alexnet_train_limit: use only this many training spectrograms (``None``: all 6000).
@@ -172,8 +175,13 @@ def _validate(p: Profile) -> None:
     """Raise a ValueError naming the first impossible field of ``p``."""
     if not isinstance(p.name, str) or not p.name or "/" in p.name:
         _fail(p, "name", "a non-empty string without '/' (it names a folder)")
-    if p.corpus not in CORPORA:
-        _fail(p, "corpus", f"one of {', '.join(CORPORA)}")
+    if not isinstance(p.corpus, str) or not p.corpus:
+        _fail(p, "corpus", f"one of {', '.join(CORPUS_NAMES)} or the path of a corpus folder or manifest CSV")
+    if p.corpus not in CORPUS_NAMES:
+        if not os.path.exists(p.corpus):
+            _fail(p, "corpus", f"one of {', '.join(CORPUS_NAMES)} or the path of an existing corpus folder "
+                               "or manifest CSV")
+        object.__setattr__(p, "corpus", os.path.abspath(p.corpus))
     if p.name == "paper" and p.corpus == "synthetic" and not p.allow_synthetic:
         p.check_corpus("synthetic")
     positive_ints = ("synthetic_repetitions", "alexnet_epochs", "alexnet_batch_size",
@@ -216,8 +224,8 @@ def _validate(p: Profile) -> None:
     for name in ("mixed_precision", "allow_synthetic"):
         if not isinstance(getattr(p, name), bool):
             _fail(p, name, "True or False")
-    if p.data_dir is not None and not isinstance(p.data_dir, str):
-        object.__setattr__(p, "data_dir", str(p.data_dir))
+    if p.data_dir is not None:  # absolute: a notebook's kernel may run in another folder
+        object.__setattr__(p, "data_dir", os.path.abspath(str(p.data_dir)))
 
 
 def _is_fraction(value: Any) -> bool:
@@ -262,8 +270,9 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu",
-        description="AudioMNIST if present, else the full-size synthetic corpus: a laptop "
-                    "reproduction (whole book < 60 min on 2 CPU cores)",
+        description="real speech where present (AudioMNIST, else speechocean762), else the "
+                    "full-size synthetic corpus: a laptop reproduction (whole book < 60 min on "
+                    "2 CPU cores)",
         corpus="auto",
         synthetic_repetitions=50,
         # Table 1 trains one AlexNet per seed (about 6 min each on 2 idle cores): two seeds give

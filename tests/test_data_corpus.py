@@ -1,4 +1,4 @@
-"""Loaders of AudioMNIST-format corpora and FSDD, verification, ensure_corpus."""
+"""Loaders of AudioMNIST-format corpora and FSDD, and their verification."""
 
 import json
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from lrp_utils.data import CorpusError, load_audiomnist, load_fsdd, read_meta, verify_audiomnist, write_wav
 from lrp_utils.data import corpus as corpus_module
-from lrp_utils.data.corpus import ensure_corpus, verify_fsdd
+from lrp_utils.data.corpus import verify_fsdd
 
 
 def make_audiomnist(root, speakers=("01", "02"), reps=2, genders=("male", "female")):
@@ -100,27 +100,3 @@ def test_shared_fsdd_is_complete(data_fsdd_root):
     recordings = load_fsdd(data_fsdd_root)
     assert len(recordings) == 3000
     assert sorted({r.speaker for r in recordings}) == sorted(corpus_module.FSDD_SPEAKERS)
-
-
-def test_ensure_corpus_kinds(tmp_path, monkeypatch):
-    with pytest.raises(CorpusError, match="data_scripts.audiomnist"):
-        ensure_corpus("audiomnist")
-    with pytest.raises(CorpusError, match="60 speaker folders missing: 01, 02"):
-        ensure_corpus("audiomnist", tmp_path)
-    with pytest.raises(ValueError, match="unknown kind"):
-        ensure_corpus("timit")
-    calls = []
-    monkeypatch.setattr(corpus_module, "synthesize_corpus",
-                        lambda dest, **kw: calls.append((dest, kw)) or dest)
-    monkeypatch.setattr(corpus_module, "ARTIFACTS_DIR", tmp_path / "artifacts")
-    assert ensure_corpus("auto", tmp_path, repetitions=3, seed=7) == tmp_path / "artifacts" / "data" / "synthetic-r3-s7"
-    assert calls[0][1]["repetitions"] == 3 and calls[0][1]["seed"] == 7
-    assert calls[0][1]["replace"]  # the default location is the library's: stale versions are remade
-    assert ensure_corpus("synthetic", tmp_path / "mine") == tmp_path / "mine"
-    assert not calls[1][1]["replace"]  # a user's folder is never deleted
-
-
-def test_ensure_fsdd(data_fsdd_root, tmp_path):
-    assert ensure_corpus("fsdd", data_fsdd_root) == data_fsdd_root
-    with pytest.raises(CorpusError, match="data_scripts.fsdd"):
-        ensure_corpus("fsdd", tmp_path)

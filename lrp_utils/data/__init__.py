@@ -1,8 +1,8 @@
-"""Corpora, features, splits and caches: everything the experiments eat (DESIGN.md, section 2).
+"""Corpora, features, splits and caches: everything the experiments eat.
 
 - :mod:`~lrp_utils.data.audio`      -- :func:`read_wav`, :func:`write_wav`
 - :mod:`~lrp_utils.data.synthetic`  -- the synthetic AudioMNIST-format corpus (source-filter model)
-- :mod:`~lrp_utils.data.corpus`     -- :class:`Recording`, loaders, verification, :func:`ensure_corpus`
+- :mod:`~lrp_utils.data.corpus`     -- :class:`Recording`, AudioMNIST-format and FSDD loaders, verification
 - :mod:`~lrp_utils.data.features`   -- Becker spectrogram, Kaldi filterbank
 - :mod:`~lrp_utils.data.manifest`   -- corpora described by a manifest CSV (:func:`read_manifest`)
 - :mod:`~lrp_utils.data.speechocean` -- speechocean762, prepared or original layout (:func:`load_speechocean762`)
@@ -10,7 +10,7 @@
 - :mod:`~lrp_utils.data.splits`     -- gender folds for any corpus (Becker's on AudioMNIST), speaker-ID splits
 - :mod:`~lrp_utils.data.cache`      -- feature caches under ``artifacts/cache``
 - :mod:`~lrp_utils.data.datasets`   -- :class:`FeatureDataset`, :func:`gender_datasets`, :func:`speaker_datasets`
-- :mod:`~lrp_utils.data.resolve`    -- a profile's corpus (:func:`resolve_corpus`) and datasets (:func:`profile_datasets`)
+- :mod:`~lrp_utils.data.resolve`    -- finding a corpus (:func:`ensure_corpus`), a profile's corpus (:func:`resolve_corpus`) and datasets (:func:`profile_datasets`)
 """
 
 from lrp_utils.data.audio import read_wav, write_wav
@@ -18,7 +18,6 @@ from lrp_utils.data.cache import cached_features, corpus_fingerprint
 from lrp_utils.data.corpus import (
     CorpusReport,
     Recording,
-    ensure_corpus,
     load_audiomnist,
     load_fsdd,
     read_meta,
@@ -37,7 +36,14 @@ from lrp_utils.data.features import (
     random_offsets,
     resampled_length,
 )
-from lrp_utils.data.resolve import ResolvedCorpus, corpus_version, profile_datasets, resolve_corpus
+from lrp_utils.data.resolve import (
+    CORPUS_NAMES,
+    ResolvedCorpus,
+    corpus_version,
+    ensure_corpus,
+    profile_datasets,
+    resolve_corpus,
+)
 from lrp_utils.data.manifest import read_manifest
 from lrp_utils.data.sources import corpus_kind, load_corpus
 from lrp_utils.data.speechocean import load_speechocean762
@@ -46,7 +52,7 @@ from lrp_utils.data.synthetic import AUDIOMNIST_FEMALE_SPEAKERS, synthesize_corp
 
 __all__ = [
     "corpus_kind", "gender_folds", "load_corpus", "load_speechocean762", "read_manifest",
-    "ResolvedCorpus", "corpus_version", "profile_datasets", "resolve_corpus",
+    "CORPUS_NAMES", "ResolvedCorpus", "corpus_version", "profile_datasets", "resolve_corpus",
     "AUDIOMNIST_FEMALE_SPEAKERS", "AudioFileError", "BeckerFeature", "CorpusError", "CorpusReport",
     "FbankFeature", "FeatureDataset", "GENDER_FOLDS", "GENDER_LABELS", "Recording", "amplitude_to_db",
     "balanced_subset", "becker_offset", "becker_spectrogram", "cached_features", "corpus_fingerprint",

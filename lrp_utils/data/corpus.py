@@ -1,4 +1,4 @@
-"""Corpora on disk: listing recordings, verifying folders, and finding or making a corpus.
+"""Corpora on disk: listing the recordings of AudioMNIST-format folders and FSDD, and verifying them.
 
 One loader serves every corpus in AudioMNIST's layout (the real one and the synthetic one),
 ``ROOT/data/NN/<digit>_<NN>_<rep>.wav`` plus ``ROOT/data/audioMNIST_meta.txt`` (JSON keyed by
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lrp_utils.data.errors import CorpusError
-from lrp_utils.data.synthetic import META_NAME, synthesize_corpus
-from lrp_utils.io import ARTIFACTS_DIR, REPO_ROOT
+from lrp_utils.data.synthetic import META_NAME
+from lrp_utils.io import REPO_ROOT
 
 #: Speakers of FSDD (Jackson et al., *Free Spoken Digit Dataset*, v1.0.10): all six are male.
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -243,48 +243,3 @@ def load_fsdd(root: str | os.PathLike | None = None) -> list[Recording]:
         raise CorpusError(f"{folder}: no wav files named <digit>_<speaker>_<index>.wav; "
                           "get FSDD with `python -m data_scripts.fsdd --dest DIR`.")
     return sorted(recordings, key=Recording.sort_key)
-
-
-def synthetic_corpus_dir(repetitions: int = 50, seed: int = 0) -> Path:
-    """Where :func:`ensure_corpus` keeps the synthetic corpus: ``artifacts/data/synthetic-r<reps>-s<seed>``."""
-    return ARTIFACTS_DIR / "data" / f"synthetic-r{repetitions}-s{seed}"
-
-
-def ensure_corpus(kind: str, data_dir: str | os.PathLike | None = None, repetitions: int = 50,
-                  seed: int = 0, progress: bool = True) -> Path:
-    """Return the root of a usable corpus of ``kind``, generating the synthetic one if needed.
-
-    - ``"audiomnist"``: ``data_dir`` must hold a complete AudioMNIST (60 speakers x 500 files);
-    - ``"synthetic"``: generated into :func:`synthetic_corpus_dir` (``data_dir`` overrides it) once,
-      60 speakers (12 female), ``repetitions`` per digit, ``seed``; a corpus in the default location
-      made by an older model version is regenerated;
-    - ``"fsdd"``: ``data_dir`` or the shared copy ``../shared/datasets/fsdd``;
-    - ``"auto"``: AudioMNIST at ``data_dir`` if given and complete, else the synthetic corpus.
-
-    Raises
-    ------
-    CorpusError
-        If the requested corpus is missing or incomplete, saying how to get it.
-    """
-    if kind == "audiomnist":
-        if data_dir is None:
-            raise CorpusError(f"ensure_corpus('audiomnist') needs data_dir; {HOW_TO_GET_AUDIOMNIST}.")
-        report = verify_audiomnist(data_dir, speakers=60, repetitions=50)
-        if not report.ok:
-            raise CorpusError(f"{report}\nAudioMNIST at {data_dir} is not usable; {HOW_TO_GET_AUDIOMNIST}.")
-        return audiomnist_data_dir(data_dir).parent
-    if kind == "synthetic":
-        dest = Path(data_dir) if data_dir is not None else synthetic_corpus_dir(repetitions, seed)
-        return synthesize_corpus(dest, repetitions=repetitions, seed=seed, progress=progress,
-                                 replace=data_dir is None)
-    if kind == "fsdd":
-        root = Path(data_dir) if data_dir is not None else FSDD_SHARED
-        report = verify_fsdd(root)
-        if not report.ok:
-            raise CorpusError(f"{report}\nGet FSDD with `python -m data_scripts.fsdd --dest DIR`.")
-        return root
-    if kind == "auto":
-        if data_dir is not None and verify_audiomnist(data_dir, speakers=60, repetitions=50).ok:
-            return audiomnist_data_dir(data_dir).parent
-        return ensure_corpus("synthetic", None, repetitions, seed, progress)
-    raise ValueError(f"ensure_corpus: unknown kind {kind!r}; use 'audiomnist', 'synthetic', 'fsdd' or 'auto'.")

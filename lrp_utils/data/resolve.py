@@ -1,9 +1,11 @@
 """A profile's corpus and the train/validation/test datasets each model trains on.
 
-- :func:`resolve_corpus` finds (or generates) the corpus a profile names and says which kind it
-  turned out to be (``auto`` picks one at run time);
-- :func:`corpus_version` identifies a generated corpus' version, so that models trained on an
-  older synthetic corpus are never reused;
+- :func:`ensure_corpus` finds the corpus a profile names (a kind or a path), generating the
+  synthetic one when that is what it names or what ``auto`` falls back to;
+- :func:`resolve_corpus` does that for a profile and says which kind the corpus turned out to be;
+- :func:`corpus_version` identifies the data of a corpus whose content can change (a generated
+  corpus, a manifest, a prepared speechocean762 copy), so that models trained on other data are
+  never reused;
 - :func:`profile_datasets` builds the datasets of the gender AlexNet (``alexnet``) or the
   speaker ResNet (``resnet``) from the profile's sizes.
 
@@ -15,14 +17,21 @@ above it; the two architecture names appear here only because the profile's fiel
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch.utils.data import Dataset, Subset
 
-from lrp_utils.data.corpus import ensure_corpus
+from lrp_utils.data.corpus import FSDD_SHARED, HOW_TO_GET_AUDIOMNIST, audiomnist_data_dir, verify_audiomnist
 from lrp_utils.data.datasets import gender_datasets, speaker_datasets
+from lrp_utils.data.errors import CorpusError
+from lrp_utils.data.sources import corpus_kind
+from lrp_utils.data.speechocean import HOW_TO_GET as HOW_TO_GET_SPEECHOCEAN
+from lrp_utils.data.speechocean import METADATA_NAME, is_prepared_layout
+from lrp_utils.data.synthetic import synthesize_corpus
+from lrp_utils.io import ARTIFACTS_DIR, REPO_ROOT
 from lrp_utils.seeding import derive_seed
 
 if TYPE_CHECKING:  # the profile is passed in; importing it would pull in the model layer
@@ -31,18 +40,26 @@ if TYPE_CHECKING:  # the profile is passed in; importing it would pull in the mo
 #: The record :func:`lrp_utils.data.synthesize_corpus` writes beside a generated corpus.
 SYNTHESIS_RECORD = "synthesis.json"
 
+#: The corpora a profile can name (besides a path): ``auto`` picks one at run time.
+CORPUS_NAMES = ("auto", "audiomnist", "speechocean762", "synthetic", "fsdd")
+
+#: Where ``make data`` puts the downloadable corpora (a profile's ``data_dir`` overrides it).
+DATA_DIR = REPO_ROOT / "data"
+AUDIOMNIST_HOME = DATA_DIR / "audiomnist"
+SPEECHOCEAN_HOME = DATA_DIR / "speechocean762"
+#: The read-only copy of speechocean762's adults beside the repository (tests, CI, our book).
+SPEECHOCEAN_SHARED = REPO_ROOT.parent / "shared" / "datasets" / "speechocean762-adults"
+
 #: The task each architecture is trained for, keyed by the prefix of its profile fields.
 TASKS = {"alexnet": "gender", "resnet": "speaker"}
 
-#: Corpus kinds whose speakers include women, so that the gender task can train on them.
-GENDER_KINDS = ("audiomnist", "synthetic")
-#: ``speaker_datasets`` loader of each corpus kind.
-SPEAKER_LOADERS = {"audiomnist": "audiomnist", "synthetic": "audiomnist", "fsdd": "fsdd"}
+#: Corpus kinds that can hold speakers of both genders (a manifest needs its ``gender`` column).
+GENDER_KINDS = ("audiomnist", "synthetic", "speechocean762", "manifest")
 
 
 class ResolvedCorpus(NamedTuple):
-    """A corpus found on disk: its ``root`` and its ``kind`` (``audiomnist``, ``synthetic`` or
-    ``fsdd``; never ``auto``)."""
+    """A corpus found on disk: its ``root`` (a folder, or a manifest CSV) and its ``kind``
+    (``audiomnist``, ``synthetic``, ``speechocean762``, ``fsdd`` or ``manifest``; never ``auto``)."""
 
     root: Path
     kind: str
@@ -62,15 +79,95 @@ def task_of(architecture: str) -> str:
     return TASKS[architecture]
 
 
-def _resolved_kind(requested: str, root: Path) -> str:
-    """The kind of the corpus ``ensure_corpus(requested)`` returned at ``root``.
+def synthetic_corpus_dir(repetitions: int = 50, seed: int = 0) -> Path:
+    """Where :func:`ensure_corpus` keeps the synthetic corpus: ``artifacts/data/synthetic-r<reps>-s<seed>``."""
+    return ARTIFACTS_DIR / "data" / f"synthetic-r{repetitions}-s{seed}"
 
-    ``auto`` takes AudioMNIST when present, else generates the synthetic corpus, which is the only
-    one carrying a synthesis record.
+
+def _complete_audiomnist(root: Path) -> bool:
+    return verify_audiomnist(root, speakers=60, repetitions=50).ok
+
+
+def _audiomnist(data_dir: Path | None) -> Path:
+    root = data_dir if data_dir is not None else AUDIOMNIST_HOME
+    report = verify_audiomnist(root, speakers=60, repetitions=50)
+    if not report.ok:
+        raise CorpusError(f"{report}\nAudioMNIST at {root} is not usable; {HOW_TO_GET_AUDIOMNIST}.")
+    return audiomnist_data_dir(root).parent
+
+
+def _recorded(kind: str, data_dir: Path | None, homes: tuple[Path, ...], how_to_get: str) -> Path:
+    """The first of ``data_dir`` (when given) or ``homes`` that holds a corpus of ``kind``."""
+    for root in (data_dir,) if data_dir is not None else homes:
+        if root.exists() and corpus_kind(root) == kind:
+            return root
+    where = data_dir if data_dir is not None else " or ".join(map(str, homes))
+    raise CorpusError(f"no {kind} corpus at {where}; {how_to_get}.")
+
+
+def _source(path: Path) -> Path:
+    """A corpus folder or manifest the user named; :func:`corpus_kind` says what is wrong with it."""
+    corpus_kind(path)
+    return path
+
+
+def ensure_corpus(corpus: str, data_dir: str | os.PathLike | None = None, repetitions: int = 50,
+                  seed: int = 0, progress: bool = True) -> Path:
+    """The root of a usable corpus, generating the synthetic one if that is what is asked for.
+
+    ``corpus`` is a name of :data:`CORPUS_NAMES` or the path of a corpus folder or manifest CSV
+    (any source of :func:`~lrp_utils.data.load_corpus`):
+
+    - ``"audiomnist"``: the complete AudioMNIST (60 speakers x 500 files) at ``data_dir``, default
+      ``data/audiomnist``;
+    - ``"speechocean762"``: ``data_dir``, else ``data/speechocean762``, else the shared copy of the
+      adults beside the repository (``../shared/datasets/speechocean762-adults``);
+    - ``"synthetic"``: generated into :func:`synthetic_corpus_dir` (``data_dir`` overrides it) once,
+      60 speakers (12 female), ``repetitions`` per digit, ``seed``; a corpus in the default location
+      made by an older model version is regenerated;
+    - ``"fsdd"``: ``data_dir`` or the shared copy ``../shared/datasets/fsdd``;
+    - ``"auto"``: ``data_dir`` when given (any kind of source); else AudioMNIST under ``data/`` if it
+      is complete, else speechocean762 (under ``data/``, else the shared copy), else the synthetic
+      corpus -- real voices wherever they are available;
+    - a path: that corpus (``data_dir`` must then be unset).
+
+    Raises
+    ------
+    CorpusError
+        If the requested corpus is missing, incomplete or not a corpus, saying how to get one.
     """
-    if requested != "auto":
-        return requested
-    return "synthetic" if (root / SYNTHESIS_RECORD).is_file() else "audiomnist"
+    folder = Path(data_dir) if data_dir is not None else None
+    if corpus == "synthetic":
+        dest = folder if folder is not None else synthetic_corpus_dir(repetitions, seed)
+        return synthesize_corpus(dest, repetitions=repetitions, seed=seed, progress=progress,
+                                 replace=folder is None)
+    if corpus == "audiomnist":
+        return _audiomnist(folder)
+    if corpus == "speechocean762":
+        return _recorded("speechocean762", folder, (SPEECHOCEAN_HOME, SPEECHOCEAN_SHARED), HOW_TO_GET_SPEECHOCEAN)
+    if corpus == "fsdd":
+        return _recorded("fsdd", folder, (FSDD_SHARED,), "get FSDD with `python -m data_scripts.fsdd --dest DIR`")
+    if corpus == "auto":
+        if folder is not None:
+            return _source(folder)
+        if _complete_audiomnist(AUDIOMNIST_HOME):
+            return _audiomnist(None)
+        for home in (SPEECHOCEAN_HOME, SPEECHOCEAN_SHARED):
+            if home.exists() and corpus_kind(home) == "speechocean762":
+                return home
+        return ensure_corpus("synthetic", None, repetitions, seed, progress)
+    if folder is not None:
+        raise ValueError(f"corpus={corpus!r} is a path and data_dir={str(folder)!r} another; give the "
+                         "corpus once (corpus='auto' with data_dir, or the path as corpus)")
+    return _source(Path(corpus))
+
+
+def _resolved_kind(root: Path) -> str:
+    """The kind of the corpus at ``root``: a generated corpus carries a synthesis record (in
+    AudioMNIST's layout), every other kind is recognised by :func:`corpus_kind`."""
+    if root.is_dir() and (root / SYNTHESIS_RECORD).is_file():
+        return "synthetic"
+    return corpus_kind(root)
 
 
 def resolve_corpus(profile: Profile, progress: bool = True) -> ResolvedCorpus:
@@ -87,19 +184,29 @@ def resolve_corpus(profile: Profile, progress: bool = True) -> ResolvedCorpus:
     root = Path(ensure_corpus(profile.corpus, data_dir=profile.data_dir,
                               repetitions=profile.synthetic_repetitions, seed=profile.seed,
                               progress=progress))
-    kind = _resolved_kind(profile.corpus, root)
+    kind = _resolved_kind(root)
     profile.check_corpus(kind)
     return ResolvedCorpus(root, kind)
 
 
+def _content_record(root: Path) -> Path | None:
+    """The file whose bytes define the corpus at ``root``, where its content can change."""
+    if root.is_file():  # a manifest, or speechocean762's metadata.csv
+        return root
+    for name in (SYNTHESIS_RECORD, METADATA_NAME):
+        if (root / name).is_file() and (name == SYNTHESIS_RECORD or is_prepared_layout(root)):
+            return root / name
+    return None
+
+
 def corpus_version(root: str | Path) -> str | None:
-    """A short hash of a generated corpus' synthesis record (its generator version, parameters and
-    speaker table), so that a regenerated synthetic corpus never reuses models trained on an older
-    one; ``None`` for a recorded corpus (AudioMNIST and FSDD are fixed)."""
-    record = Path(root) / SYNTHESIS_RECORD
-    if not record.is_file():
-        return None
-    return hashlib.sha256(record.read_bytes()).hexdigest()[:12]
+    """A short hash of the file that defines a corpus whose content can change -- a generated
+    corpus' synthesis record (generator version, parameters, speaker table), a manifest CSV, a
+    prepared speechocean762 copy's ``metadata.csv`` -- so that models trained on other data are
+    never reused; ``None`` for a corpus that is fixed (AudioMNIST, FSDD, speechocean762's
+    original layout). Editing the audio behind an unchanged manifest is not detected."""
+    record = _content_record(Path(root))
+    return None if record is None else hashlib.sha256(record.read_bytes()).hexdigest()[:12]
 
 
 def _limit(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
@@ -130,15 +237,14 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
     if task == "gender":
         if kind not in GENDER_KINDS:
             raise ValueError(f"the gender AlexNet cannot train on the {kind!r} corpus (it has no "
-                             f"female speakers); use corpus={' or '.join(map(repr, GENDER_KINDS))} "
-                             f"or 'auto'")
+                             f"female speakers); use corpus='auto', 'audiomnist', 'speechocean762', "
+                             f"'synthetic' or a manifest with a gender column")
         splits = gender_datasets(root, fold=profile.fold, seed=profile.seed, cache_dir=cache_dir,
                                  progress=progress)
         splits["train"] = _limit(splits["train"], profile.alexnet_train_limit, profile.seed)
         return splits
     # Limiting inside the data layer also spares computing the unused filterbanks.
     splits, _ = speaker_datasets(root, profile.resnet_frames, seed=profile.seed,
-                                 loader=SPEAKER_LOADERS[kind],
                                  limit_per_split=profile.resnet_limit_per_split,
                                  cache_dir=cache_dir, progress=progress)
     return splits

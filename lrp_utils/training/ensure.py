@@ -29,9 +29,9 @@ from typing import Any, Mapping
 from torch.utils.data import Dataset
 
 from lrp_utils import io
-from lrp_utils.data import ResolvedCorpus, profile_datasets, resolve_corpus
+from lrp_utils.data import CORPUS_NAMES, ResolvedCorpus, profile_datasets, resolve_corpus
 from lrp_utils.data.resolve import task_of
-from lrp_utils.profiles import CORPORA, Profile, get_profile
+from lrp_utils.profiles import Profile, get_profile
 from lrp_utils.training.checkpoint import load_checkpoint
 from lrp_utils.training.config import TrainConfig
 from lrp_utils.training.loop import TrainResult, train
@@ -59,11 +59,11 @@ def _data_record(profile: Profile, architecture: str,
                  data_source: ResolvedCorpus | str) -> dict[str, Any]:
     """The ``data`` record of a :class:`TrainConfig`: what the model trains on."""
     if isinstance(data_source, str):
-        if not data_source or data_source in CORPORA:
+        if not data_source or data_source in CORPUS_NAMES:
             raise ValueError(
                 f"data_source={data_source!r} is not a name for data of your own; pass "
                 f"lrp_utils.data.resolve_corpus(profile) for the profile's corpus, or a non-empty "
-                f"name other than {', '.join(CORPORA)} for datasets you made yourself")
+                f"name other than {', '.join(CORPUS_NAMES)} for datasets you made yourself")
         return {"corpus": CALLER_PROVIDED, "name": data_source}
     if not isinstance(data_source, ResolvedCorpus):
         raise TypeError(f"data_source must be a ResolvedCorpus (lrp_utils.data.resolve_corpus) or "
