@@ -10,7 +10,6 @@ from lrp_utils.lrp import explain, paper_composite
 from lrp_utils.lrp.composites import PAPER_COMPOSITES
 from lrp_utils.models import (ARCHITECTURES, Add, AlexNet, BasicBlock, SpeakerResNet, build_model,
                               count_parameters)
-from lrp_utils.models.alexnet import CAFFE_FILLERS
 
 
 def _conv_params(c_in, c_out, k, groups=1):
@@ -57,9 +56,17 @@ def test_alexnet_layer_names_and_no_shared_modules():
     assert len({id(m) for m in children}) == len(children)  # one ReLU instance per use
 
 
+#: (weight std, bias) of each layer's Gaussian/constant fillers, copied by hand from Becker et al.'s
+#: models/AlexNet/alexnet_train.prototxt (github.com/soerenab/AudioMNIST): the test's own oracle.
+BECKER_PROTOTXT_FILLERS = {
+    "conv1": (0.01, 0.0), "conv2": (0.01, 0.1), "conv3": (0.01, 0.0), "conv4": (0.01, 0.1),
+    "conv5": (0.01, 0.1), "fc6": (0.005, 0.1), "fc7": (0.005, 0.1), "fc8": (0.01, 0.0),
+}
+
+
 def test_alexnet_caffe_initialisation():
     model = AlexNet(init="caffe", seed=0)
-    for name, (std, bias) in CAFFE_FILLERS.items():
+    for name, (std, bias) in BECKER_PROTOTXT_FILLERS.items():
         layer = getattr(model, name)
         assert torch.all(layer.bias == bias)
         assert layer.weight.mean().abs() < 3 * std / layer.weight.numel() ** 0.5 + 1e-4
