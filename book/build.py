@@ -74,9 +74,10 @@ def corpus_description(profile: str, data_dir: str | None) -> str:
     """Which corpus the profile resolved to (the notebooks have created or found it by now)."""
     from lrp_utils.data import resolve_corpus
     from lrp_utils.profiles import get_profile
+    from lrp_utils.report import describe_corpus
 
-    corpus = resolve_corpus(get_profile(profile, **({"data_dir": data_dir} if data_dir else {})), progress=False)
-    return f"{corpus.kind} (`{corpus.root}`)"
+    return describe_corpus(resolve_corpus(get_profile(profile, **({"data_dir": data_dir} if data_dir else {})),
+                                          progress=False))
 
 
 def write_run_record(executed: Path, profile: str, device: str, data_dir: str | None,
@@ -85,8 +86,7 @@ def write_run_record(executed: Path, profile: str, device: str, data_dir: str | 
     from lrp_utils.report import git_commit
 
     lines = [
-        f"This book was built with profile **`{profile}`** on the **{corpus_description(profile, data_dir)}** "
-        f"corpus, device `{device}`, from commit `{git_commit()}` on {time.strftime('%Y-%m-%d')}.",
+        f"This book was built with profile **`{profile}`** on {corpus_description(profile, data_dir)}, device `{device}`, from commit `{git_commit()}` on {time.strftime('%Y-%m-%d')}.",
         "",
         "| chapter | execution time |",
         "| --- | --- |",

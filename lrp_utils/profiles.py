@@ -29,9 +29,9 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
-from lrp_utils.data.resolve import CORPUS_NAMES
+from lrp_utils.data.resolve import CORPUS_KINDS, CORPUS_NAMES
 from lrp_utils.models.alexnet import ALEXNET_INITS
 
 #: Named pixel-flipping baselines understood besides a number.
@@ -70,7 +70,9 @@ class Profile:
     resnet_epochs, resnet_batch_size, resnet_lr: speaker ResNet training.
     data_dir: where the corpus lives or is generated (``None``: the data layer's default); with
         ``corpus='auto'`` any corpus folder or manifest CSV, e.g. ``-p data_dir my_corpus.csv``.
-    fold: Becker's gender split fold (12 train / 6 validation / 6 test speakers).
+    fold: the gender fold of the main model (Becker's on AudioMNIST: 12 train / 6 validation /
+        6 test speakers; :func:`lrp_utils.data.gender_folds` on other corpora).
+    folds: the gender folds whose test accuracy chapter 2 reports as mean ± std (one AlexNet each).
     seed: the seed of the main run (data offsets, initialisation, shuffling, dropout).
     alexnet_train_limit: use only this many training spectrograms (``None``: all 6000).
     alexnet_init: ``caffe`` (Becker's) or ``torch`` weight initialisation (see
@@ -91,6 +93,10 @@ class Profile:
     mixed_precision: automatic mixed precision (float16 + GradScaler) on CUDA.
     num_threads: torch CPU threads (``None``: leave torch's default).
     allow_synthetic: let the ``paper`` profile run on the synthetic corpus.
+    corpus_sizes: sizes that replace the profile's own on a corpus of that kind, e.g.
+        ``{"speechocean762": {"alexnet_epochs": 12}}`` (:meth:`for_corpus`): ``auto`` picks the
+        corpus at run time, and 1120 training recordings want more epochs than 6000.
+    overridden: the fields set by overrides (kept by :meth:`for_corpus`); set automatically.
     """
 
     name: str
@@ -110,6 +116,7 @@ class Profile:
     resnet_lr: float
     data_dir: str | None = None
     fold: int = 0
+    folds: tuple[int, ...] = (0,)
     seed: int = 0
     alexnet_train_limit: int | None = None
     alexnet_init: str = "caffe"
@@ -124,12 +131,15 @@ class Profile:
     mixed_precision: bool = False
     num_threads: int | None = None
     allow_synthetic: bool = False
+    corpus_sizes: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    overridden: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # papermill hands lists where we store tuples
             value = getattr(self, f.name)
             if isinstance(value, list):
                 object.__setattr__(self, f.name, tuple(value))
+        object.__setattr__(self, "overridden", frozenset(self.overridden))
         _validate(self)
 
     def with_overrides(self, **overrides: Any) -> "Profile":
@@ -138,11 +148,21 @@ class Profile:
         if unknown:
             raise ValueError(f"unknown profile field(s) {', '.join(map(repr, unknown))}; valid "
                              f"fields: {', '.join(field_names())}")
-        return dataclasses.replace(self, **overrides)
+        if "overridden" in overrides:
+            raise ValueError("'overridden' records the fields set by overrides; it cannot be set itself")
+        return dataclasses.replace(self, **overrides, overridden=self.overridden | frozenset(overrides))
+
+    def for_corpus(self, kind: str) -> "Profile":
+        """The profile's sizes for a corpus of ``kind``: :attr:`corpus_sizes` ``[kind]`` replaces
+        the profile's own values, except those set by an override (an explicit papermill parameter
+        always wins). Idempotent, so every step that resolves the corpus may call it."""
+        sizes = {name: value for name, value in self.corpus_sizes.get(kind, {}).items()
+                 if name not in self.overridden and getattr(self, name) != value}
+        return dataclasses.replace(self, **sizes) if sizes else self
 
     def to_dict(self) -> dict[str, Any]:
         """The profile as a JSON-serialisable dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def check_corpus(self, resolved_kind: str) -> None:
         """Refuse a synthetic corpus for the ``paper`` profile unless ``allow_synthetic``.
@@ -155,6 +175,17 @@ class Profile:
                 "corpus, but the corpus resolved to 'synthetic'; fetch AudioMNIST with "
                 "data_scripts (or set data_dir to a copy), or pass allow_synthetic=True to run "
                 "the paper's sizes on the synthetic corpus anyway")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples and sets as lists and mappings as dicts (for JSON)."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def field_names() -> tuple[str, ...]:
@@ -193,6 +224,9 @@ def _validate(p: Profile) -> None:
     for name in ("fold", "seed"):
         if not _is_int(getattr(p, name)) or getattr(p, name) < 0:
             _fail(p, name, "a non-negative integer")
+    if not isinstance(p.folds, tuple) or not p.folds or not all(_is_int(f) and f >= 0 for f in p.folds) \
+            or len(set(p.folds)) != len(p.folds):
+        _fail(p, "folds", "a non-empty list of distinct non-negative integers (gender fold numbers)")
     if not isinstance(p.seeds, tuple) or not p.seeds or not all(_is_int(s) and s >= 0 for s in p.seeds):
         _fail(p, "seeds", "a non-empty list of non-negative integers")
     for name in ("alexnet_train_limit", "resnet_limit_per_split", "evaluation_samples", "num_threads"):
@@ -224,8 +258,25 @@ def _validate(p: Profile) -> None:
     for name in ("mixed_precision", "allow_synthetic"):
         if not isinstance(getattr(p, name), bool):
             _fail(p, name, "True or False")
+    _validate_corpus_sizes(p)
     if p.data_dir is not None:  # absolute: a notebook's kernel may run in another folder
         object.__setattr__(p, "data_dir", os.path.abspath(str(p.data_dir)))
+
+
+def _validate_corpus_sizes(p: Profile) -> None:
+    """Each entry of ``corpus_sizes`` names a corpus kind and gives valid values of known fields."""
+    if not isinstance(p.corpus_sizes, Mapping):
+        _fail(p, "corpus_sizes", "a mapping {corpus kind: {field: value}}")
+    for kind, sizes in p.corpus_sizes.items():
+        if kind not in CORPUS_KINDS:
+            _fail(p, "corpus_sizes", f"keyed by corpus kinds ({', '.join(CORPUS_KINDS)}); {kind!r} is none")
+        unknown = sorted(set(sizes) - set(field_names()) | set(sizes) & {"name", "corpus", "corpus_sizes", "overridden"})
+        if unknown:
+            _fail(p, "corpus_sizes", f"a mapping of size fields; {kind!r} sets {', '.join(unknown)}")
+        try:
+            dataclasses.replace(p, **sizes, corpus_sizes={})
+        except ValueError as error:
+            raise ValueError(f"profile {p.name!r}: corpus_sizes[{kind!r}] is impossible: {error}") from None
 
 
 def _is_fraction(value: Any) -> bool:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 import lrp_utils
+from lrp_utils.data import ResolvedCorpus, resolve_corpus
 from lrp_utils.devices import resolve_device
 from lrp_utils.io import REPO_ROOT
 from lrp_utils.profiles import Profile, get_profile
@@ -26,10 +27,11 @@ from lrp_utils.seeding import seed_everything
 
 @dataclass(frozen=True)
 class Run:
-    """A notebook run: the resolved profile and device."""
+    """A notebook run: the profile (with its sizes for the corpus), the device and the corpus."""
 
     profile: Profile
     device: torch.device
+    corpus: ResolvedCorpus
 
     def versions(self) -> dict[str, str]:
         """Versions of Python and the packages the results depend on, and the git commit."""
@@ -49,13 +51,28 @@ class Run:
         p = self.profile
         rows = {
             "profile": f"`{p.name}`" + (f" — {p.description}" if p.description else ""),
-            "corpus": f"`{p.corpus}`" + (f" (data_dir `{p.data_dir}`)" if p.data_dir else ""),
+            "corpus": describe_corpus(self.corpus) + (f" (profile: `{p.corpus}`)" if p.corpus != self.corpus.kind else ""),
             "seed": str(p.seed),
             "device": str(self.device) + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else ""),
             "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
             **{name: f"`{value}`" for name, value in self.versions().items()},
         }
         return "| run | |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows.items())
+
+
+#: How the run header names each corpus kind: what it is, its licence and its citation.
+CORPUS_CITATIONS = {
+    "audiomnist": "AudioMNIST (Becker et al. 2018, MIT licence)",
+    "speechocean762": "speechocean762, adult speakers (Zhang et al. 2021, OpenSLR 101, Apache-2.0)",
+    "synthetic": "the synthetic AudioMNIST-format corpus (this project's source-filter model, MIT)",
+    "fsdd": "Free Spoken Digit Dataset (Jackson et al., CC BY-SA 4.0)",
+    "manifest": "a corpus given by a manifest CSV",
+}
+
+
+def describe_corpus(corpus: ResolvedCorpus) -> str:
+    """What a resolved corpus is, with its licence and citation, and where it lies."""
+    return f"{CORPUS_CITATIONS.get(corpus.kind, corpus.kind)} at `{corpus.root}`"
 
 
 def git_commit() -> str:
@@ -72,9 +89,10 @@ def git_commit() -> str:
 
 def start_run(profile: str = "cpu", seed: int | None = None, device: str = "auto", data_dir: str | None = None,
               overrides: Mapping[str, Any] | None = None) -> Run:
-    """Validate a notebook's parameters, seed every generator and pick the device.
+    """Validate a notebook's parameters, find the corpus, seed every generator and pick the device.
 
-    ``seed``, ``device`` and ``data_dir`` override the profile's fields of the same name (``None``
+    The corpus is resolved here (and generated if it is the synthetic one and missing), and the
+    run's profile carries the sizes for its kind (``Profile.for_corpus``). ``seed``, ``device`` and ``data_dir`` override the profile's fields of the same name (``None``
     keeps the profile's); ``overrides`` replaces any other field by name. An unknown profile or
     field, an impossible value or an unavailable device raises ``ValueError`` listing what is valid.
     """
@@ -84,8 +102,10 @@ def start_run(profile: str = "cpu", seed: int | None = None, device: str = "auto
     if data_dir is not None:
         changes["data_dir"] = str(data_dir)
     changes["device"] = device
-    resolved = get_profile(profile, **changes)
-    run = Run(resolved, resolve_device(resolved.device))
+    requested = get_profile(profile, **changes)
+    corpus = resolve_corpus(requested, progress=False)
+    resolved = requested.for_corpus(corpus.kind)
+    run = Run(resolved, resolve_device(resolved.device), corpus)
     if resolved.num_threads:
         torch.set_num_threads(resolved.num_threads)
     seed_everything(resolved.seed)

@@ -120,3 +120,39 @@ def test_every_default_is_what_some_profile_uses():
         if spec.default is not dataclasses.MISSING:
             users = [p.name for p in PROFILES.values() if getattr(p, spec.name) == spec.default]
             assert users, f"no profile uses the default of {spec.name}"
+
+
+def test_corpus_sizes_apply_to_their_kind_unless_overridden():
+    profile = get_profile("cpu", corpus_sizes={"speechocean762": {"alexnet_epochs": 12, "folds": [0, 1]}})
+    real = profile.for_corpus("speechocean762")
+    assert (real.alexnet_epochs, real.folds) == (12, (0, 1))
+    assert real.for_corpus("speechocean762") == real  # idempotent: every step may call it
+    assert profile.for_corpus("synthetic") == profile  # another kind keeps the profile's sizes
+    explicit = profile.with_overrides(alexnet_epochs=2)
+    assert explicit.for_corpus("speechocean762").alexnet_epochs == 2  # a parameter always wins
+    assert explicit.for_corpus("speechocean762").folds == (0, 1)
+    assert json.loads(json.dumps(real.to_dict()))["corpus_sizes"]["speechocean762"]["folds"] == [0, 1]
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ({"timit": {}}, "keyed by corpus kinds"),
+    ({"speechocean762": {"epochs": 3}}, "sets epochs"),
+    ({"speechocean762": {"corpus": "synthetic"}}, "sets corpus"),
+    ({"speechocean762": {"alexnet_epochs": 0}}, r"corpus_sizes\['speechocean762'\] is impossible: .*alexnet_epochs"),
+])
+def test_impossible_corpus_sizes_are_rejected(sizes, message):
+    with pytest.raises(ValueError, match=message):
+        get_profile("cpu", corpus_sizes=sizes)
+
+
+@pytest.mark.parametrize("folds", [(), (0, 0), (-1,), (0.5,)])
+def test_folds_must_be_distinct_fold_numbers(folds):
+    with pytest.raises(ValueError, match="folds must be"):
+        get_profile("smoke", folds=folds)
+
+
+def test_overridden_records_the_overrides_and_cannot_be_set():
+    assert get_profile("cpu").overridden == frozenset()
+    assert get_profile("cpu", seed=3).with_overrides(fold=1).overridden == {"seed", "fold"}
+    with pytest.raises(ValueError, match="overridden"):
+        get_profile("cpu", overridden={"seed"})

@@ -424,3 +424,14 @@ def test_a_second_trainer_waits_for_the_first(tmp_path, models_tiny_datasets, mo
         assert worker.is_alive() and not path.exists()  # waiting, not training
     worker.join(timeout=60)
     assert results and results[0].completed
+
+
+def test_ensure_trained_uses_the_profiles_sizes_for_the_corpus_kind(tmp_path, models_tiny_datasets):
+    profile = get_profile("smoke", resnet_width=2, resnet_batch_size=8, device="cpu", num_threads=1,
+                          corpus_sizes={"speechocean762": {"resnet_epochs": 2}})
+    assert profile.resnet_epochs != 2
+    source = ResolvedCorpus(tmp_path / "speechocean762", "speechocean762")
+    result = ensure_trained(profile, "resnet", datasets=models_tiny_datasets, data_source=source,
+                            artifacts_dir=tmp_path, progress=False)
+    assert result.config.epochs == 2 and len(result.history) == 2
+    assert result.config.data["corpus"] == "speechocean762"

@@ -53,13 +53,15 @@ SPEECHOCEAN_SHARED = REPO_ROOT.parent / "shared" / "datasets" / "speechocean762-
 #: The task each architecture is trained for, keyed by the prefix of its profile fields.
 TASKS = {"alexnet": "gender", "resnet": "speaker"}
 
+#: What a corpus can turn out to be (:attr:`ResolvedCorpus.kind`).
+CORPUS_KINDS = ("audiomnist", "synthetic", "speechocean762", "fsdd", "manifest")
 #: Corpus kinds that can hold speakers of both genders (a manifest needs its ``gender`` column).
 GENDER_KINDS = ("audiomnist", "synthetic", "speechocean762", "manifest")
 
 
 class ResolvedCorpus(NamedTuple):
-    """A corpus found on disk: its ``root`` (a folder, or a manifest CSV) and its ``kind``
-    (``audiomnist``, ``synthetic``, ``speechocean762``, ``fsdd`` or ``manifest``; never ``auto``)."""
+    """A corpus found on disk: its ``root`` (a folder, or a manifest CSV) and its ``kind`` (one of
+    :data:`CORPUS_KINDS`; never ``auto``)."""
 
     root: Path
     kind: str
@@ -225,8 +227,9 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
 
     ``alexnet``: Becker's gender fold ``profile.fold`` (training split cut to
     ``alexnet_train_limit`` by a seeded random subset); ``resnet``: speaker ID split by
-    repetition, at most ``resnet_limit_per_split`` utterances per split.  ``corpus`` is what
-    :func:`resolve_corpus` returned (resolved here when ``None``).  Features are cached in
+    repetition, at most ``resnet_limit_per_split`` utterances per split, with the profile's sizes
+    for the corpus' kind (``Profile.for_corpus``).  ``corpus`` is what :func:`resolve_corpus`
+    returned (resolved here when ``None``).  Features are cached in
     ``cache_dir`` (default: ``artifacts/cache``).
     """
     if isinstance(profile, str):
@@ -234,6 +237,7 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
                         f"(lrp_utils.profiles.get_profile({profile!r}) makes one)")
     task = task_of(architecture)
     root, kind = corpus or resolve_corpus(profile, progress)
+    profile = profile.for_corpus(kind)
     if task == "gender":
         if kind not in GENDER_KINDS:
             raise ValueError(f"the gender AlexNet cannot train on the {kind!r} corpus (it has no "

@@ -74,6 +74,8 @@ def run_augmentation_experiment(profile: Any = "cpu", *, composite: Any = None,
     if datasets is None:
         data_source = resolve_corpus(profile, progress)
         datasets = profile_datasets(profile, "alexnet", data_source, progress=progress)
+    if isinstance(data_source, ResolvedCorpus):
+        profile = profile.for_corpus(data_source.kind)
     composite, explain_fn = resolve_explainer(composite, explain_fn)
     settings = content_key(fraction=profile.augment_fraction, composite=repr(composite),
                            explain_fn=f"{explain_fn.__module__}.{explain_fn.__qualname__}")

@@ -156,6 +156,8 @@ def ensure_trained(profile: Profile | str = "cpu", architecture: str = "alexnet"
     profile = _profile(profile).with_overrides(**overrides)
     task_of(architecture)  # an unknown architecture fails before the corpus is resolved
     source = _data_source(profile, datasets, data_source, progress)
+    if isinstance(source, ResolvedCorpus):
+        profile = profile.for_corpus(source.kind)
     config = model_config(profile, architecture, source, seed=seed)
     if datasets is None:  # built only if the checkpoint turns out to be missing or unfinished
         datasets = functools.partial(profile_datasets, profile, architecture, source, progress,
