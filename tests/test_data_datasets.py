@@ -57,3 +57,27 @@ def test_feature_dataset_and_subset(data_synthetic_small):
     a = balanced_subset(recordings, 10, seed=0, by="gender")
     assert a == balanced_subset(recordings, 10, seed=0, by="gender") != balanced_subset(recordings, 10, 1, "gender")
     assert sum(r.gender == "female" for r in a) == 5
+
+
+def test_highpass_passes_through_and_gets_its_own_cache_entry(data_synthetic_small, data_synthetic_60, tmp_path):
+    from lrp_utils.data import BeckerFeature, FbankFeature, cached_features, load_audiomnist
+    from lrp_utils.data.cache import cache_key
+
+    recordings = load_audiomnist(data_synthetic_small)[:6]
+    plain = np.array(cached_features(recordings, BeckerFeature(seed=0), tmp_path, progress=False, workers=1))
+    cleaned = np.array(cached_features(recordings, BeckerFeature(seed=0, highpass_hz=100.0), tmp_path,
+                                       progress=False, workers=1))
+    assert len(list(tmp_path.glob("becker-*.npy"))) == 2  # differing only in highpass_hz: two entries
+    np.testing.assert_array_equal(cleaned[2], BeckerFeature(seed=0, highpass_hz=100.0)(recordings[2]))
+    assert not np.array_equal(plain, cleaned)
+    # highpass_hz=None leaves the key as it was before the field existed (caches stay valid)
+    assert cache_key(recordings, BeckerFeature(seed=0))["params"] == {"seed": 0, "name": "becker"}
+
+    datasets = gender_datasets(data_synthetic_60, fold=0, seed=0, cache_dir=tmp_path / "g", limit_per_split=2,
+                               progress=False, workers=1, highpass_hz=100.0)
+    first = datasets["train"]
+    np.testing.assert_array_equal(first.features[0], BeckerFeature(seed=0, highpass_hz=100.0)(first.recordings[0]))
+    speakers, _ = speaker_datasets(data_synthetic_small, frames=40, cache_dir=tmp_path / "s", limit_per_split=4,
+                                   progress=False, workers=1, highpass_hz=100.0)
+    test = speakers["test"]
+    np.testing.assert_array_equal(test.features[1], FbankFeature(frames=40, highpass_hz=100.0)(test.recordings[1]))

@@ -1,4 +1,4 @@
-"""Becker spectrogram against scipy.signal.stft + librosa's dB formula; offsets; Kaldi fbank."""
+"""Becker spectrogram against scipy.signal.stft + librosa's dB formula; offsets; Kaldi fbank; high-pass."""
 
 import numpy as np
 import pytest
@@ -6,6 +6,7 @@ import scipy.signal
 import torch
 import torchaudio
 
+from lrp_utils.data import BeckerFeature, FbankFeature, highpass
 from lrp_utils.data import amplitude_to_db, becker_offset, becker_spectrogram, fbank, random_offsets, resampled_length
 
 
@@ -101,3 +102,51 @@ def test_fbank_shape_normalisation_and_frames():
     assert padded.shape == (64, 150) and np.all(padded[:, full.shape[1]:] == 0)
     np.testing.assert_allclose(padded[:, : full.shape[1]], full, atol=1e-5)
     assert fbank(x[:8000:2], 8000, frames=40).shape == (64, 40)  # any rate: resampled to 16 kHz
+
+
+def tone_gain_db(before, after, frequency, rate):
+    """Change of the FFT magnitude at ``frequency`` (on a bin: whole seconds) from ``before`` to ``after``."""
+    k = round(frequency * len(before) / rate)
+    return 20 * np.log10(np.abs(np.fft.rfft(after)[k]) / np.abs(np.fft.rfft(before)[k]))
+
+
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_highpass_removes_dc_and_hum_and_keeps_the_voice_band(rate):
+    t = np.arange(2 * rate) / rate
+    components = {0.0: np.full(t.size, 0.3), 50.0: 0.2 * np.sin(2 * np.pi * 50 * t),
+                  200.0: 0.5 * np.sin(2 * np.pi * 200 * t + 1.0)}
+    x = sum(components.values())
+    y = highpass(x, rate, 70.0)
+    assert y.dtype == np.float64 and y.shape == x.shape
+    assert tone_gain_db(x, y, 0.0, rate) < -30 and tone_gain_db(x, y, 50.0, rate) < -30
+    assert abs(tone_gain_db(x, y, 200.0, rate)) < 0.5
+    # zero phase: what is left is the 200 Hz tone itself, not a shifted copy
+    assert np.max(np.abs(y - components[200.0])[rate // 4 : -rate // 4]) < 0.01
+
+
+def test_highpass_is_applied_at_the_native_rate_before_the_features():
+    rate = 16000
+    rng = np.random.default_rng(0)
+    x = 0.05 + 0.1 * np.sin(2 * np.pi * 50 * np.arange(12000) / rate) + 0.1 * rng.standard_normal(12000)
+    # the filter as documented: order-8 Butterworth, forwards and backwards (scipy directly)
+    filtered = scipy.signal.sosfiltfilt(scipy.signal.butter(8, 100.0, "highpass", fs=rate, output="sos"), x)
+    np.testing.assert_array_equal(becker_spectrogram(x, rate, 500, highpass_hz=100.0),
+                                  becker_spectrogram(filtered, rate, 500))
+    np.testing.assert_array_equal(fbank(x, rate, frames=50, highpass_hz=100.0), fbank(filtered, rate, frames=50))
+    # None is today's feature: the same array as without the argument
+    np.testing.assert_array_equal(becker_spectrogram(x, rate, 500, highpass_hz=None), becker_spectrogram(x, rate, 500))
+    plain, cleaned = becker_spectrogram(x, rate, 500), becker_spectrogram(x, rate, 500, highpass_hz=100.0)
+    assert cleaned[0:3, 30:150].mean() < plain[0:3, 30:150].mean() - 20  # rows 0-2 (0-53 Hz) emptied
+
+
+@pytest.mark.parametrize("bad", [0, -50.0, float("nan"), float("inf"), "60", True, 4000.0, 9000.0])
+def test_bad_highpass_values(bad):
+    with pytest.raises(ValueError, match=r"highpass_hz=.*0 < highpass_hz < 4000 Hz"):
+        highpass(np.zeros(1000), 8000, bad)
+    with pytest.raises(ValueError, match="highpass_hz"):
+        becker_spectrogram(np.zeros(1000), 8000, 0, highpass_hz=bad)
+    if bad not in (4000.0, 9000.0):  # the extractors cannot know the Nyquist frequency yet
+        with pytest.raises(ValueError, match="highpass_hz"):
+            BeckerFeature(highpass_hz=bad)
+        with pytest.raises(ValueError, match="highpass_hz"):
+            FbankFeature(frames=10, highpass_hz=bad)

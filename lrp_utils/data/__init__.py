@@ -3,7 +3,8 @@
 - :mod:`~lrp_utils.data.audio`      -- :func:`read_wav`, :func:`write_wav`
 - :mod:`~lrp_utils.data.synthetic`  -- the synthetic AudioMNIST-format corpus (source-filter model)
 - :mod:`~lrp_utils.data.corpus`     -- :class:`Recording`, AudioMNIST-format and FSDD loaders, verification
-- :mod:`~lrp_utils.data.features`   -- Becker spectrogram, Kaldi filterbank
+- :mod:`~lrp_utils.data.features`   -- Becker spectrogram, Kaldi filterbank, optional :func:`highpass`
+- :mod:`~lrp_utils.data.acoustics`  -- f0 and recording conditions per recording and speaker, :func:`separability`
 - :mod:`~lrp_utils.data.manifest`   -- corpora described by a manifest CSV (:func:`read_manifest`)
 - :mod:`~lrp_utils.data.speechocean` -- speechocean762, prepared or original layout (:func:`load_speechocean762`)
 - :mod:`~lrp_utils.data.sources`    -- :func:`load_corpus`: any folder, manifest or recordings
@@ -13,6 +14,13 @@
 - :mod:`~lrp_utils.data.resolve`    -- finding a corpus (:func:`ensure_corpus`), a profile's corpus (:func:`resolve_corpus`) and datasets (:func:`profile_datasets`)
 """
 
+from lrp_utils.data.acoustics import (
+    fundamental_frequency,
+    recording_acoustics,
+    recording_conditions,
+    separability,
+    speaker_acoustics,
+)
 from lrp_utils.data.audio import read_wav, write_wav
 from lrp_utils.data.cache import cached_features, corpus_fingerprint
 from lrp_utils.data.corpus import (
@@ -33,6 +41,7 @@ from lrp_utils.data.features import (
     becker_offset,
     becker_spectrogram,
     fbank,
+    highpass,
     random_offsets,
     resampled_length,
 )
@@ -51,6 +60,8 @@ from lrp_utils.data.splits import GENDER_FOLDS, gender_folds, gender_split, repe
 from lrp_utils.data.synthetic import AUDIOMNIST_FEMALE_SPEAKERS, synthesize_corpus
 
 __all__ = [
+    "fundamental_frequency", "highpass", "recording_acoustics", "recording_conditions", "separability",
+    "speaker_acoustics",
     "corpus_kind", "gender_folds", "load_corpus", "load_speechocean762", "read_manifest",
     "CORPUS_NAMES", "ResolvedCorpus", "corpus_version", "profile_datasets", "resolve_corpus",
     "AUDIOMNIST_FEMALE_SPEAKERS", "AudioFileError", "BeckerFeature", "CorpusError", "CorpusReport",

@@ -3,10 +3,12 @@
 A cache entry is ``<name>-<key>.npy`` (features stacked along the first axis, in the order of the
 recordings) and ``<name>-<key>.json`` (the key's ingredients), where ``key`` hashes
 :data:`CACHE_VERSION`, every field of the feature extractor (e.g. the offset seed, the number of
-frames) and the corpus fingerprint: each recording's absolute path, size and modification time.
-Changing any of them gives a new key, so the cache is rebuilt; otherwise it is reused (loaded as a
-read-only memory map). Both files are written with :func:`lrp_utils.io.atomic_write`, the ``.json``
-last, so an entry without its ``.json`` is never used.
+frames, a high-pass cut-off) and the corpus fingerprint: each recording's absolute path, size and
+modification time. Changing any of them gives a new key, so the cache is rebuilt; otherwise it is
+reused (loaded as a read-only memory map). Fields set to ``None`` (an option switched off, e.g.
+``highpass_hz=None``) are left out of the key, so that adding an optional field to an extractor keeps
+the entries cached before it existed. Both files are written with :func:`lrp_utils.io.atomic_write`,
+the ``.json`` last, so an entry without its ``.json`` is never used.
 """
 
 from __future__ import annotations
@@ -43,8 +45,12 @@ def corpus_fingerprint(recordings: Sequence[Recording]) -> str:
 
 
 def cache_key(recordings: Sequence[Recording], extractor) -> dict:
-    """The ingredients of a cache key (a JSON-able dict) and its hash under ``"key"``."""
-    ingredients = {"version": CACHE_VERSION, "extractor": type(extractor).__name__, "params": asdict(extractor),
+    """The ingredients of a cache key (a JSON-able dict) and its hash under ``"key"``.
+
+    ``params`` are the extractor's fields except those set to ``None`` (options switched off).
+    """
+    params = {name: value for name, value in asdict(extractor).items() if value is not None}
+    ingredients = {"version": CACHE_VERSION, "extractor": type(extractor).__name__, "params": params,
                    "corpus": corpus_fingerprint(recordings), "count": len(recordings)}
     key = hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:16]
     return {**ingredients, "key": key}

@@ -79,19 +79,21 @@ def balanced_subset(recordings: Sequence[Recording], limit: int | None, seed: in
 def gender_datasets(corpus_root: Source, fold: int = 0, seed: int = 0,
                     cache_dir: str | os.PathLike | None = None, limit_per_split: int | None = None,
                     progress: bool = True, workers: int = 2, folds: int = 4, fold_seed: int = 0,
-                    ) -> dict[str, FeatureDataset]:
+                    highpass_hz: float | None = None) -> dict[str, FeatureDataset]:
     """Becker-spectrogram datasets of gender fold ``fold`` of any gendered corpus.
 
     ``corpus_root`` is any source of :func:`~lrp_utils.data.sources.load_corpus`. The splits are
     ``gender_folds(recordings, folds, fold_seed)[fold]`` (Becker's folds on AudioMNIST); the fold
     seed is separate so that changing ``seed`` keeps the speakers of each split. ``seed`` draws the
     embedding offsets (and the subset when ``limit_per_split`` is given: at most that many
-    recordings per split, half of each gender). Labels: 0 = male, 1 = female.
+    recordings per split, half of each gender). ``highpass_hz`` high-passes every recording before
+    its spectrogram (:func:`~lrp_utils.data.features.highpass`; ``None``: none). Labels: 0 = male,
+    1 = female.
     """
     if not 0 <= fold < folds:
         raise ValueError(f"fold={fold}: the gender folds are numbered 0..{folds - 1}.")
     splits = gender_folds(load_corpus(corpus_root), folds, fold_seed)[fold]
-    extractor = BeckerFeature(seed=seed)
+    extractor = BeckerFeature(seed=seed, highpass_hz=highpass_hz)
     datasets = {}
     for name in SPLITS:
         recordings = balanced_subset(splits[name], limit_per_split, seed, by="gender")
@@ -104,14 +106,15 @@ def speaker_datasets(corpus_root: Source | None, frames: int, seed: int = 0,
                      cache_dir: str | os.PathLike | None = None, loader: str | None = None,
                      fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), num_mel_bins: int = 64,
                      limit_per_split: int | None = None, progress: bool = True, workers: int = 2,
-                     ) -> tuple[dict[str, FeatureDataset], list[str]]:
+                     highpass_hz: float | None = None) -> tuple[dict[str, FeatureDataset], list[str]]:
     """Filterbank datasets for speaker identification, split by repetition index (``fractions``).
 
     ``corpus_root`` is any source of :func:`~lrp_utils.data.sources.load_corpus` (``loader=None``,
     the default, recognises its kind); ``loader="audiomnist"`` or ``"fsdd"`` forces that loader
     (with ``"fsdd"``, ``corpus_root=None`` means the shared copy). Every speaker is in every split;
     its takes are split by ``fractions`` (e.g. speechocean762's 20 sentences: 16 / 2 / 2). ``seed``
-    draws the subset when ``limit_per_split`` is given (spread evenly over speakers). Returns the
+    draws the subset when ``limit_per_split`` is given (spread evenly over speakers); ``highpass_hz``
+    high-passes every recording before its filterbank (``None``: none). Returns the
     datasets and the sorted speaker names; label ``i`` means ``speaker_names[i]``.
     """
     if loader is None:
@@ -126,7 +129,7 @@ def speaker_datasets(corpus_root: Source | None, frames: int, seed: int = 0,
     speaker_names = sorted({r.speaker for r in recordings})
     label_of = {name: i for i, name in enumerate(speaker_names)}
     splits = speaker_split(recordings, fractions=fractions)
-    extractor = FbankFeature(frames=frames, num_mel_bins=num_mel_bins)
+    extractor = FbankFeature(frames=frames, num_mel_bins=num_mel_bins, highpass_hz=highpass_hz)
     datasets = {}
     for name in SPLITS:
         chosen = balanced_subset(splits[name], limit_per_split, seed, by="speaker")
