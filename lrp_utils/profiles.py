@@ -77,6 +77,9 @@ class Profile:
     alexnet_train_limit: use only this many training spectrograms (``None``: all 6000).
     alexnet_init: ``caffe`` (Becker's) or ``torch`` weight initialisation (see
         :class:`lrp_utils.models.AlexNet`).
+    highpass_hz: high-pass cut-off (Hz) applied to every recording before its features
+        (``None``: none, as in the paper); removes DC offset, mains hum and rumble, the recording
+        channel's cues (:func:`lrp_utils.data.features.highpass`).
     resnet_limit_per_split: at most this many utterances per speaker-ID split, drawn evenly over
         the speakers (``None``: all; the split is 80/10/10 % of the repetitions).
     flip_fractions: fractions of bins flipped in pixel flipping (Figure 3: 0 to 10 %).
@@ -120,6 +123,7 @@ class Profile:
     seed: int = 0
     alexnet_train_limit: int | None = None
     alexnet_init: str = "caffe"
+    highpass_hz: float | None = None
     resnet_limit_per_split: int | None = None
     flip_fractions: tuple[float, ...] = FIGURE3_FRACTIONS
     flip_fractions_zoom: tuple[float, ...] = FIGURE4_FRACTIONS
@@ -238,6 +242,9 @@ def _validate(p: Profile) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
                 math.isfinite(value) and value > 0):
             _fail(p, name, "a positive finite number")
+    if p.highpass_hz is not None and (isinstance(p.highpass_hz, bool) or not isinstance(p.highpass_hz, (int, float))
+                                      or not math.isfinite(p.highpass_hz) or p.highpass_hz <= 0):
+        _fail(p, "highpass_hz", "None or a positive cut-off frequency in Hz (e.g. 60)")
     if p.alexnet_init not in ALEXNET_INITS:
         _fail(p, "alexnet_init", f"one of {', '.join(ALEXNET_INITS)}")
     for name in ("flip_fractions", "flip_fractions_zoom"):

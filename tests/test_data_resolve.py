@@ -129,3 +129,18 @@ def test_cpu_profile_resolves_to_the_shared_speechocean762_without_downloads(hom
     resolved = resolve_corpus(get_profile("cpu"), progress=False)
     assert resolved.root == shared and resolved.kind == "speechocean762"
     assert get_profile("smoke").corpus == "synthetic"  # nbval's profile stays synthetic
+
+
+def test_profile_datasets_pass_the_highpass_and_the_corpus_sizes(homes, tmp_path, monkeypatch):
+    calls = {}
+    monkeypatch.setattr(resolve_module, "gender_datasets", lambda root, **kw: calls.setdefault("gender", kw) and {
+        "train": list(range(10)), "validation": [], "test": []})
+    monkeypatch.setattr(resolve_module, "speaker_datasets", lambda root, frames, **kw: (calls.setdefault(
+        "speaker", dict(kw, frames=frames)), []))
+    so = make_prepared_speechocean(tmp_path / "so")
+    profile = get_profile("cpu", data_dir=str(so), highpass_hz=60,
+                          corpus_sizes={"speechocean762": {"alexnet_train_limit": 4, "resnet_frames": 50}})
+    splits = resolve_module.profile_datasets(profile, "alexnet", progress=False)
+    assert calls["gender"]["highpass_hz"] == 60 and len(splits["train"]) == 4
+    resolve_module.profile_datasets(profile, "resnet", progress=False)
+    assert calls["speaker"]["highpass_hz"] == 60 and calls["speaker"]["frames"] == 50

@@ -156,3 +156,9 @@ def test_overridden_records_the_overrides_and_cannot_be_set():
     assert get_profile("cpu", seed=3).with_overrides(fold=1).overridden == {"seed", "fold"}
     with pytest.raises(ValueError, match="overridden"):
         get_profile("cpu", overridden={"seed"})
+
+
+@pytest.mark.parametrize("value", [0, -60, float("nan"), True, "60"])
+def test_highpass_must_be_a_positive_frequency(value):
+    with pytest.raises(ValueError, match="highpass_hz must be None or a positive cut-off"):
+        get_profile("cpu", highpass_hz=value)

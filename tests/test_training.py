@@ -435,3 +435,11 @@ def test_ensure_trained_uses_the_profiles_sizes_for_the_corpus_kind(tmp_path, mo
                             artifacts_dir=tmp_path, progress=False)
     assert result.config.epochs == 2 and len(result.history) == 2
     assert result.config.data["corpus"] == "speechocean762"
+
+
+def test_a_highpass_names_another_checkpoint(tmp_path):
+    source = ResolvedCorpus(tmp_path / "speechocean762", "speechocean762")
+    plain = model_config(get_profile("smoke"), "alexnet", source)
+    filtered = model_config(get_profile("smoke", highpass_hz=60), "alexnet", source)
+    assert "highpass_hz" not in plain.data  # the paper's pipeline keeps its checkpoint names
+    assert filtered.data["highpass_hz"] == 60 and filtered.stem() != plain.stem()

@@ -225,11 +225,12 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
                      cache_dir: str | Path | None = None) -> dict[str, Dataset]:
     """The train/validation/test datasets ``architecture`` trains on under ``profile``.
 
-    ``alexnet``: Becker's gender fold ``profile.fold`` (training split cut to
-    ``alexnet_train_limit`` by a seeded random subset); ``resnet``: speaker ID split by
-    repetition, at most ``resnet_limit_per_split`` utterances per split, with the profile's sizes
-    for the corpus' kind (``Profile.for_corpus``).  ``corpus`` is what :func:`resolve_corpus`
-    returned (resolved here when ``None``).  Features are cached in
+    ``alexnet``: gender fold ``profile.fold`` (:func:`~lrp_utils.data.gender_folds`: Becker's on
+    AudioMNIST), the training split cut to ``alexnet_train_limit`` by a seeded random subset;
+    ``resnet``: speaker ID split by repetition, at most ``resnet_limit_per_split`` utterances per
+    split. Recordings are high-passed at ``highpass_hz`` when it is set, and the sizes are the
+    profile's for the corpus' kind (``Profile.for_corpus``). ``corpus`` is what
+    :func:`resolve_corpus` returned (resolved here when ``None``). Features are cached in
     ``cache_dir`` (default: ``artifacts/cache``).
     """
     if isinstance(profile, str):
@@ -244,11 +245,11 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
                              f"female speakers); use corpus='auto', 'audiomnist', 'speechocean762', "
                              f"'synthetic' or a manifest with a gender column")
         splits = gender_datasets(root, fold=profile.fold, seed=profile.seed, cache_dir=cache_dir,
-                                 progress=progress)
+                                 progress=progress, highpass_hz=profile.highpass_hz)
         splits["train"] = _limit(splits["train"], profile.alexnet_train_limit, profile.seed)
         return splits
     # Limiting inside the data layer also spares computing the unused filterbanks.
     splits, _ = speaker_datasets(root, profile.resnet_frames, seed=profile.seed,
                                  limit_per_split=profile.resnet_limit_per_split,
-                                 cache_dir=cache_dir, progress=progress)
+                                 cache_dir=cache_dir, progress=progress, highpass_hz=profile.highpass_hz)
     return splits

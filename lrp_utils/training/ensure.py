@@ -74,6 +74,8 @@ def _data_record(profile: Profile, architecture: str,
     version = data_source.version
     if version is not None:
         data["corpus_id"] = version
+    if profile.highpass_hz is not None:
+        data["highpass_hz"] = profile.highpass_hz
     if task_of(architecture) == "gender":
         data.update(fold=profile.fold, train_limit=profile.alexnet_train_limit)
     else:
