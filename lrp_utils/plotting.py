@@ -160,6 +160,31 @@ def plot_band_relevance(ax: Axes, mean_relevance: Mapping[str, Sequence[float]],
     return ax
 
 
+def plot_f0_distribution(ax: Axes, f0_hz: Mapping[str, Sequence[float]], max_hz: float = 1000.0,
+                         bin_hz: float | None = None, title: str | None = None):
+    """Histogram of measured f0 (Hz) per group, e.g. one value per test speaker and gender, on a
+    frequency axis from 0 to ``max_hz`` (to share with :func:`plot_band_relevance`). Bins are
+    ``bin_hz`` wide (default: one Becker row, ``8000 / 455`` Hz); NaN values are left out. A
+    group whose label names a gender gets that gender's colour. Returns the bar containers."""
+    width = BECKER_RATE / BECKER_NPERSEG if bin_hz is None else float(bin_hz)
+    if not width > 0 or not max_hz > 0:
+        raise ValueError(f"plot_f0_distribution: bin_hz and max_hz must be positive, got {bin_hz}, {max_hz}")
+    edges = np.arange(0.0, max_hz + width, width)
+    drawn = {}
+    for label, values in f0_hz.items():
+        values = np.asarray(values, dtype=float)
+        values = values[~np.isnan(values)]
+        gender = next((g for g in ("female", "male") if g in label.lower()), None)
+        _, _, drawn[label] = ax.hist(values, bins=edges, alpha=0.6, color=GENDER_COLOURS.get(gender),
+                                     label=f"{label} ({values.size})")
+    ax.set(xlabel="frequency (Hz)", ylabel="speakers", xlim=(0, max_hz))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(frameon=False)
+    if title:
+        ax.set_title(title)
+    return drawn
+
+
 def plot_training_history(axes: Sequence[Axes], history: Sequence[Mapping], title: str | None = None):
     """Loss and accuracy per epoch for the training and validation splits (two axes)."""
     epochs = [record["epoch"] for record in history]

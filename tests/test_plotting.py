@@ -68,3 +68,18 @@ def test_bad_shapes_and_kinds_are_named():
     with pytest.raises(ValueError, match="kind must be 'becker' or 'fbank'"):
         plotting.plot_spectrogram(ax, np.zeros((4, 4)), kind="mel")
     plt.close(fig)
+
+
+def test_f0_distribution_counts_each_speaker_in_its_bin():
+    fig, ax = plt.subplots()
+    drawn = plotting.plot_f0_distribution(ax, {"female": [210.0, 215.0, np.nan, 405.0], "male": [120.0]},
+                                          max_hz=500.0, bin_hz=100.0)
+    heights = {label: [patch.get_height() for patch in bars] for label, bars in drawn.items()}
+    # bins [0, 100), [100, 200), ..., [400, 500]: 210 and 215 share a bin; NaN is left out
+    assert heights["female"] == [0, 0, 2, 0, 1]
+    assert heights["male"] == [0, 1, 0, 0, 0]
+    assert drawn["female"][2].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb("tab:red"))
+    assert ax.get_xlim() == (0.0, 500.0)
+    with pytest.raises(ValueError, match="must be positive"):
+        plotting.plot_f0_distribution(ax, {"male": [100.0]}, bin_hz=0.0)
+    plt.close(fig)

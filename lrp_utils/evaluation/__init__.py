@@ -15,10 +15,20 @@
 - What the chapters read off the results: :func:`evenly_spaced`, :func:`predict`,
   :func:`probabilities`, :func:`first_correct` (which items), :func:`curves_table` (curves side by
   side), :func:`positive_share`, :func:`relevance_per_frequency` and
-  :func:`summarize_frequency_profiles` (relevance summaries).
+  :func:`summarize_frequency_profiles` (relevance summaries); :func:`voice_bands`,
+  :func:`positive_share_per_band`, :func:`band_level`, :func:`band_level_per_split` (relevance
+  and spectrogram level per frequency band, next to the voices' f0 and the recording channel);
+  :func:`recordings_of`, :func:`speaker_counts` (who is in a split).
 """
 
 from lrp_utils.evaluation.augmentation import moore_augment, relevance_augmented_dataset
+from lrp_utils.evaluation.frequency_bands import (
+    FORMANT_REGION_HZ,
+    band_level,
+    band_level_per_split,
+    positive_share_per_band,
+    voice_bands,
+)
 from lrp_utils.evaluation.experiment import AugmentationExperiment, run_augmentation_experiment
 from lrp_utils.evaluation.neighbourhood import moore_mean
 from lrp_utils.evaluation.pixel_flipping import (
@@ -43,14 +53,15 @@ from lrp_utils.evaluation.relevance_summary import (
     summarize_frequency_profiles,
 )
 from lrp_utils.evaluation.sampling import evenly_spaced, first_correct, predict, probabilities
+from lrp_utils.evaluation.speakers import recordings_of, speaker_counts
 from lrp_utils.evaluation.selection import ORDERS, bin_ranks, flip_count, top_fraction_mask
 from lrp_utils.evaluation.table import flip_each_model, table1, table1_from_curves
 
 __all__ = [
-    "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FlippingCurve", "ORDERS", "baseline_values",
+    "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FORMANT_REGION_HZ", "FlippingCurve", "ORDERS", "band_level", "band_level_per_split", "baseline_values",
     "batch_explainer", "bin_ranks", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
     "first_correct", "flip_count", "flip_each_model", "flip_top", "moore_augment", "moore_mean",
-    "pixel_flipping", "positive_share", "predict", "probabilities", "relevance_augmented_dataset",
-    "relevance_per_frequency", "run_augmentation_experiment", "summarize_curves",
-    "summarize_frequency_profiles", "table1", "table1_from_curves", "top_fraction_mask",
+    "pixel_flipping", "positive_share", "positive_share_per_band", "predict", "probabilities", "recordings_of", "relevance_augmented_dataset",
+    "relevance_per_frequency", "run_augmentation_experiment", "speaker_counts", "summarize_curves",
+    "summarize_frequency_profiles", "table1", "table1_from_curves", "top_fraction_mask", "voice_bands",
 ]
