@@ -11,6 +11,7 @@ import torch
 
 from lrp_utils.evaluation import (
     BELOW_1KHZ,
+    class_groups,
     positive_share,
     relevance_per_frequency,
     summarize_frequency_profiles,
@@ -70,3 +71,15 @@ def test_summarize_frequency_profiles_by_hand():
 def test_summarize_frequency_profiles_needs_one_frequency_per_row():
     with pytest.raises(ValueError, match="one frequency per row"):
         summarize_frequency_profiles({"male": np.zeros(3)}, np.arange(4.0))
+
+
+def test_class_groups_take_the_correct_samples_or_all_of_a_class_the_model_missed():
+    labels = torch.tensor([0, 0, 1, 1, 1])
+    correct = torch.tensor([False, False, True, False, True])
+    groups = class_groups(labels, correct, {0: "male", 1: "female"})
+    assert groups["female"].tolist() == [False, False, True, False, True]
+    assert groups["male"].tolist() == [True, True, False, False, False]  # none right: all of class 0
+    with pytest.raises(ValueError, match="no sample of class 2"):
+        class_groups(labels, correct, {2: "other"})
+    with pytest.raises(ValueError, match="boolean correct mask"):
+        class_groups(labels, correct.int(), {0: "male"})

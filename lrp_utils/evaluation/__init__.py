@@ -14,7 +14,7 @@
   :func:`batch_explainer` per model).
 - What the chapters read off the results: :func:`evenly_spaced`, :func:`predict`,
   :func:`probabilities`, :func:`first_correct` (which items), :func:`curves_table` (curves side by
-  side), :func:`positive_share`, :func:`relevance_per_frequency` and
+  side), :func:`positive_share`, :func:`class_groups`, :func:`relevance_per_frequency` and
   :func:`summarize_frequency_profiles` (relevance summaries); :func:`voice_bands`,
   :func:`positive_share_per_band`, :func:`band_level`, :func:`band_level_per_split` (relevance
   and spectrogram level per frequency band, next to the voices' f0 and the recording channel);
@@ -48,6 +48,7 @@ from lrp_utils.evaluation.relevance import (
 )
 from lrp_utils.evaluation.relevance_summary import (
     BELOW_1KHZ,
+    class_groups,
     positive_share,
     relevance_per_frequency,
     summarize_frequency_profiles,
@@ -59,7 +60,7 @@ from lrp_utils.evaluation.table import flip_each_model, table1, table1_from_curv
 
 __all__ = [
     "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FORMANT_REGION_HZ", "FlippingCurve", "ORDERS", "band_level", "band_level_per_split", "baseline_values",
-    "batch_explainer", "bin_ranks", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
+    "batch_explainer", "bin_ranks", "class_groups", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
     "first_correct", "flip_count", "flip_each_model", "flip_top", "moore_augment", "moore_mean",
     "pixel_flipping", "positive_share", "positive_share_per_band", "predict", "probabilities", "recordings_of", "relevance_augmented_dataset",
     "relevance_per_frequency", "run_augmentation_experiment", "speaker_counts", "summarize_curves",

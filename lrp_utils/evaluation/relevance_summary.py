@@ -55,6 +55,30 @@ def relevance_per_frequency(relevance: torch.Tensor,
     return profiles
 
 
+def class_groups(labels: torch.Tensor, correct: torch.Tensor, names: Mapping[int, str]) -> dict[str, torch.Tensor]:
+    """Boolean masks of the samples whose relevance is averaged per class: for every class ``k``
+    of ``names`` (class -> group name), its correctly classified samples, ``correct & (labels == k)``,
+    or, when the model got none of them right, all its samples ``labels == k`` (a mean over the
+    misclassified ones rather than no curve at all). For :func:`relevance_per_frequency`.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` and ``correct`` differ in shape, or a class of ``names`` has no sample.
+    """
+    if labels.shape != correct.shape or correct.dtype != torch.bool:
+        raise ValueError(f"class_groups: labels {tuple(labels.shape)} and a boolean correct mask of the same "
+                         f"shape are needed, got correct {tuple(correct.shape)} of {correct.dtype}")
+    groups = {}
+    for label, name in names.items():
+        of_class = labels == label
+        if not bool(of_class.any()):
+            raise ValueError(f"class_groups: no sample of class {label} ({name!r}) among the {len(labels)} given")
+        right = of_class & correct
+        groups[name] = right if bool(right.any()) else of_class
+    return groups
+
+
 def summarize_frequency_profiles(profiles: Mapping[str, np.ndarray], frequencies: np.ndarray,
                                  bands: Mapping[str, tuple[float, float]] = BELOW_1KHZ) -> pd.DataFrame:
     """Where the mean relevance of each group lies in frequency.
