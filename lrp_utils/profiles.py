@@ -304,8 +304,7 @@ PROFILES: dict[str, Profile] = {
         synthetic_repetitions=10,
         seeds=(0, 1),
         # AlexNet needs 60-110 Adam steps at lr 1e-4 before its loss moves: 600 spectrograms
-        # in batches of 16 for 4 epochs give 150 steps (about 40 s on 2 idle cores; seed 0
-        # reached 87 % test accuracy after 3 epochs, seed 1 was still at chance after 2).
+        # in batches of 16 for 4 epochs give 150 steps (about 40 s on 2 idle cores).
         alexnet_epochs=4,
         alexnet_batch_size=16,
         alexnet_lr=1e-4,
@@ -315,8 +314,7 @@ PROFILES: dict[str, Profile] = {
         resnet_width=8,
         resnet_frames=48,
         # All 4800 training utterances (8 repetitions x 600) for 3 epochs: about 40 s on 2 idle
-        # cores, about 28 % validation accuracy on corpus v3 (chance 1/60); 1200 utterances gave
-        # only 6 %, too little for the heatmaps and flipping curves of chapter 5 to mean much
+        # cores; a quarter of them left the network near chance (README, "Why these sizes").
         resnet_epochs=3,
         resnet_batch_size=32,
         resnet_lr=1e-3,
@@ -337,16 +335,16 @@ PROFILES: dict[str, Profile] = {
         # a mean and a spread within the 60-minute budget of the whole book.
         seeds=(0, 1),
         # Becker's fold: 6000 training / 3000 validation spectrograms; AlexNet trains at about
-        # 60-70 spectrograms/s on 2 idle cores, so an epoch is about 100-120 s with validation.
-        # Three epochs at the paper's lr 1e-4 gave 98.7 % test accuracy (README).
+        # 60-70 spectrograms/s on 2 idle cores, so an epoch is about 100-120 s with validation;
+        # three epochs at the paper's lr 1e-4 suffice there (README, "Why these sizes").
         alexnet_epochs=3,
         alexnet_batch_size=32,
         alexnet_lr=1e-4,
         finetune_epochs=1,
         finetune_lr=1e-5,
         # Width 8 trains at about 300 fbanks/s on 2 idle cores; 24000 training utterances
-        # (40 repetitions x 600) make an epoch of about 80 s with validation.  Synthetic corpus
-        # v3: 95.5 % speaker-ID test accuracy after 6 epochs (README, "Why these sizes").
+        # (40 repetitions x 600) make an epoch of about 80 s with validation (accuracy per epoch:
+        # README, "Why these sizes").
         resnet_width=8,
         resnet_frames=64,
         resnet_epochs=6,

@@ -1,7 +1,7 @@
 """The paper's two models: Becker's spectrogram AlexNet (gender) and a ResNet34-style speaker net.
 
 - :class:`AlexNet` -- Becker et al. (2018)'s Caffe AlexNet, 1x227x227 dB spectrogram input.
-- :class:`SpeakerResNet` -- ResNet34 layout over 1x64xT Kaldi fbanks (``DESIGN.md`` section 2).
+- :class:`SpeakerResNet` -- ResNet34 layout over 1x64xT Kaldi fbanks.
 - :func:`build_model` -- either one from an architecture name and keyword arguments, the way a
   checkpoint records it.
 """

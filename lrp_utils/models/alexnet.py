@@ -69,12 +69,7 @@ class AlexNet(nn.Sequential):
         ``"caffe"`` (default) applies the Gaussian fillers of Becker's prototxt (std 0.01 for the
         convs and ``fc8``, 0.005 for ``fc6``/``fc7``; biases 0 or 0.1 per layer, see
         :data:`CAFFE_FILLERS`); ``"torch"`` keeps PyTorch's default (Kaiming-uniform) one.
-        Measured with Adam at the paper's lr 1e-4, batch 32, on 600 synthetic-corpus
-        spectrograms, both start learning after about 60 steps and Caffe's is slightly ahead
-        (validation accuracy after 4 epochs: 0.86 vs 0.77); at lr 1e-3 neither learns (the raw
-        dB input in [-80, 0] makes the first steps too large).  So the default is Becker's own
-        initialisation; the ``cpu`` profile reaches 98.7 % gender test accuracy with it in 3
-        epochs on the synthetic corpus (``lrp_utils/models/README_SECTION.md``).
+        Becker's own initialisation is the default (README, "Why these sizes", compares the two).
     dropout:
         Dropout probability after ``fc6`` and ``fc7`` (Caffe: 0.5).
     seed:

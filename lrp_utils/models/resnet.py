@@ -1,8 +1,8 @@
 """A ResNet34-style speaker-identification network over 64-dim Kaldi fbanks.
 
 The paper (Sarvaš, section 5) explains a VoxCeleb ResNet34 speaker-embedding network (5994
-speakers) that is not obtainable; following ``DESIGN.md`` section 2 we train our own network of
-the same kind on the corpus' speakers.  What the paper's composites need from it is its *kind* of
+speakers) that is not obtainable, so we train our own network of the same kind on the corpus'
+speakers.  What the paper's composites need from it is its *kind* of
 layers -- "a Conv2d/BatchNorm2d body, linear and BatchNorm1d near the output" -- and the ResNet34
 layout (He et al. 2016, *Deep Residual Learning for Image Recognition*; BasicBlocks [3, 4, 6, 3],
 as in the VoxCeleb ``ResNetSE34`` recipes):
@@ -33,7 +33,7 @@ from lrp_utils.layers import Add
 #: Blocks per stage of ResNet34 (He et al. 2016, table 1).
 RESNET34_LAYERS = (3, 4, 6, 3)
 
-#: Number of mel filterbank channels of the input (``DESIGN.md`` section 2).
+#: Number of mel filterbank channels of the input (64-dim Kaldi fbanks, 25 ms / 10 ms frames).
 FBANK_BINS = 64
 
 
