@@ -82,6 +82,9 @@ class Profile:
         channel's cues (:func:`lrp_utils.data.features.highpass`).
     resnet_limit_per_split: at most this many utterances per speaker-ID split, drawn evenly over
         the speakers (``None``: all; the split is 80/10/10 % of the repetitions).
+    resnet_train_windows: consecutive ``resnet_frames`` windows cut from the centre of each
+        training recording (``1``: one centred crop); more examples per speaker for corpora with
+        few, long recordings (:func:`lrp_utils.data.datasets.split_windows`).
     flip_fractions: fractions of bins flipped in pixel flipping (Figure 3: 0 to 10 %).
     flip_fractions_zoom: the zoom of Figure 4 (0 to 1 %).
     flip_baseline: value a flipped bin is set to: a number in dB (the paper's literal 0, i.e. the
@@ -125,6 +128,7 @@ class Profile:
     alexnet_init: str = "caffe"
     highpass_hz: float | None = None
     resnet_limit_per_split: int | None = None
+    resnet_train_windows: int = 1
     flip_fractions: tuple[float, ...] = FIGURE3_FRACTIONS
     flip_fractions_zoom: tuple[float, ...] = FIGURE4_FRACTIONS
     flip_baseline: float | str = 0.0
@@ -221,7 +225,7 @@ def _validate(p: Profile) -> None:
         p.check_corpus("synthetic")
     positive_ints = ("synthetic_repetitions", "alexnet_epochs", "alexnet_batch_size",
                      "finetune_epochs", "resnet_width", "resnet_frames", "resnet_epochs",
-                     "resnet_batch_size", "explain_batch_size")
+                     "resnet_batch_size", "resnet_train_windows", "explain_batch_size")
     for name in positive_ints:
         if not _is_int(getattr(p, name)) or getattr(p, name) < 1:
             _fail(p, name, "a positive integer")

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from lrp_utils.data import FeatureDataset, balanced_subset, gender_datasets, load_audiomnist, speaker_datasets
+from lrp_utils.data.datasets import split_windows
 
 
 def test_gender_datasets_on_synthetic_fold(data_synthetic_60, tmp_path):
@@ -35,6 +36,34 @@ def test_speaker_datasets_labels_and_frames(data_synthetic_small, tmp_path):
         assert all(names[label] == r.speaker for label, r in zip(dataset.labels, dataset.recordings))
     reps = {name: {r.repetition for r in d.recordings} for name, d in datasets.items()}
     assert not (reps["train"] & reps["validation"] or reps["train"] & reps["test"] or reps["validation"] & reps["test"])
+
+
+def test_split_windows_cuts_consecutive_windows_and_drops_padding():
+    features = np.arange(2 * 2 * 6, dtype=np.float32).reshape(2, 2, 6) + 1
+    features[1, :, 3:] = 0  # the second recording ends in padding: window 2 is half padding (kept), window 3 all (left out)
+    recordings = ["a", "b"]
+    windows, sources = split_windows(features, recordings, frames=2)
+    assert sources == ["a", "a", "a", "b", "b"]
+    np.testing.assert_array_equal(windows[1], features[0, :, 2:4])
+    np.testing.assert_array_equal(windows[3], features[1, :, 0:2])
+    with pytest.raises(ValueError, match="do not divide"):
+        split_windows(features, recordings, frames=4)
+
+
+def test_speaker_datasets_train_windows(data_synthetic_small, tmp_path):
+    one, _ = speaker_datasets(data_synthetic_small, frames=40, cache_dir=tmp_path, progress=False, workers=1)
+    two, _ = speaker_datasets(data_synthetic_small, frames=20, cache_dir=tmp_path, progress=False, workers=1,
+                              train_windows=2)
+    assert len(one["train"]) < len(two["train"]) <= 2 * len(one["train"])
+    assert len(two["validation"]) == len(one["validation"])
+    # the windows of a recording are the two halves of its centred 40-frame filterbank
+    first = two["train"].recordings[0]
+    assert two["train"].recordings[1] == first
+    whole = one["train"][one["train"].recordings.index(first)][0]
+    np.testing.assert_array_equal(two["train"][0][0], whole[..., :20])
+    np.testing.assert_array_equal(two["train"][1][0], whole[..., 20:])
+    with pytest.raises(ValueError, match="train_windows"):
+        speaker_datasets(data_synthetic_small, frames=20, cache_dir=tmp_path, progress=False, train_windows=0)
 
 
 def test_speaker_datasets_on_fsdd(data_fsdd_root, tmp_path):

@@ -139,8 +139,10 @@ def test_profile_datasets_pass_the_highpass_and_the_corpus_sizes(homes, tmp_path
         "speaker", dict(kw, frames=frames)), []))
     so = make_prepared_speechocean(tmp_path / "so")
     profile = get_profile("cpu", data_dir=str(so), highpass_hz=60,
-                          corpus_sizes={"speechocean762": {"alexnet_train_limit": 4, "resnet_frames": 50}})
+                          corpus_sizes={"speechocean762": {"alexnet_train_limit": 4, "resnet_frames": 50,
+                                                             "resnet_train_windows": 3}})
     splits = resolve_module.profile_datasets(profile, "alexnet", progress=False)
     assert calls["gender"]["highpass_hz"] == 60 and len(splits["train"]) == 4
     resolve_module.profile_datasets(profile, "resnet", progress=False)
     assert calls["speaker"]["highpass_hz"] == 60 and calls["speaker"]["frames"] == 50
+    assert calls["speaker"]["train_windows"] == 3

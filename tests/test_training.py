@@ -437,9 +437,12 @@ def test_ensure_trained_uses_the_profiles_sizes_for_the_corpus_kind(tmp_path, mo
     assert result.config.data["corpus"] == "speechocean762"
 
 
-def test_a_highpass_names_another_checkpoint(tmp_path):
+def test_a_highpass_or_training_windows_name_another_checkpoint(tmp_path):
     source = ResolvedCorpus(tmp_path / "speechocean762", "speechocean762")
     plain = model_config(get_profile("smoke"), "alexnet", source)
     filtered = model_config(get_profile("smoke", highpass_hz=60), "alexnet", source)
     assert "highpass_hz" not in plain.data  # the paper's pipeline keeps its checkpoint names
     assert filtered.data["highpass_hz"] == 60 and filtered.stem() != plain.stem()
+    speaker = model_config(get_profile("smoke"), "resnet", source)
+    windowed = model_config(get_profile("smoke", resnet_train_windows=3), "resnet", source)
+    assert "train_windows" not in speaker.data and windowed.data["train_windows"] == 3

@@ -106,7 +106,8 @@ def speaker_datasets(corpus_root: Source | None, frames: int, seed: int = 0,
                      cache_dir: str | os.PathLike | None = None, loader: str | None = None,
                      fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), num_mel_bins: int = 64,
                      limit_per_split: int | None = None, progress: bool = True, workers: int = 2,
-                     highpass_hz: float | None = None) -> tuple[dict[str, FeatureDataset], list[str]]:
+                     highpass_hz: float | None = None, train_windows: int = 1,
+                     ) -> tuple[dict[str, FeatureDataset], list[str]]:
     """Filterbank datasets for speaker identification, split by repetition index (``fractions``).
 
     ``corpus_root`` is any source of :func:`~lrp_utils.data.sources.load_corpus` (``loader=None``,
@@ -114,7 +115,10 @@ def speaker_datasets(corpus_root: Source | None, frames: int, seed: int = 0,
     (with ``"fsdd"``, ``corpus_root=None`` means the shared copy). Every speaker is in every split;
     its takes are split by ``fractions`` (e.g. speechocean762's 20 sentences: 16 / 2 / 2). ``seed``
     draws the subset when ``limit_per_split`` is given (spread evenly over speakers); ``highpass_hz``
-    high-passes every recording before its filterbank (``None``: none). Returns the
+    high-passes every recording before its filterbank (``None``: none). With ``train_windows = k``
+    the training split serves ``k`` consecutive windows of ``frames`` from the centre of each
+    training recording (:func:`split_windows`: more examples per speaker, the same recordings),
+    validation and test one centred window. Returns the
     datasets and the sorted speaker names; label ``i`` means ``speaker_names[i]``.
     """
     if loader is None:
@@ -129,10 +133,34 @@ def speaker_datasets(corpus_root: Source | None, frames: int, seed: int = 0,
     speaker_names = sorted({r.speaker for r in recordings})
     label_of = {name: i for i, name in enumerate(speaker_names)}
     splits = speaker_split(recordings, fractions=fractions)
-    extractor = FbankFeature(frames=frames, num_mel_bins=num_mel_bins, highpass_hz=highpass_hz)
+    if not isinstance(train_windows, int) or isinstance(train_windows, bool) or train_windows < 1:
+        raise ValueError(f"speaker_datasets: train_windows={train_windows!r}; use a positive integer")
     datasets = {}
     for name in SPLITS:
         chosen = balanced_subset(splits[name], limit_per_split, seed, by="speaker")
+        windows = train_windows if name == "train" else 1
+        extractor = FbankFeature(frames=frames * windows, num_mel_bins=num_mel_bins, highpass_hz=highpass_hz)
         features = cached_features(chosen, extractor, cache_dir, progress, workers)
+        if windows > 1:
+            features, chosen = split_windows(features, chosen, frames)
         datasets[name] = FeatureDataset(features, [label_of[r.speaker] for r in chosen], chosen)
     return datasets, speaker_names
+
+
+def split_windows(features: np.ndarray, recordings: Sequence[Recording], frames: int
+                  ) -> tuple[np.ndarray, list[Recording]]:
+    """Cut each ``(bins, k * frames)`` filterbank into ``k`` consecutive windows of ``frames``.
+
+    A window more than half of whose frames are padding (all-zero frames, which :func:`fbank`
+    appends to a recording shorter than ``k * frames``) is left out. Returns the windows
+    ``(M, bins, frames)`` and the recording of each.
+    """
+    count, bins, total = features.shape
+    if total % frames:
+        raise ValueError(f"split_windows: {total} frames do not divide into windows of {frames}")
+    windows = np.ascontiguousarray(np.asarray(features).reshape(count, bins, total // frames, frames)
+                                   .transpose(0, 2, 1, 3)).reshape(-1, bins, frames)
+    padding = (np.abs(windows).sum(axis=1) == 0).mean(axis=1)
+    keep = np.flatnonzero(padding <= 0.5)
+    per_window = [recording for recording in recordings for _ in range(total // frames)]
+    return windows[keep], [per_window[i] for i in keep]

@@ -251,5 +251,6 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
     # Limiting inside the data layer also spares computing the unused filterbanks.
     splits, _ = speaker_datasets(root, profile.resnet_frames, seed=profile.seed,
                                  limit_per_split=profile.resnet_limit_per_split,
-                                 cache_dir=cache_dir, progress=progress, highpass_hz=profile.highpass_hz)
+                                 cache_dir=cache_dir, progress=progress, highpass_hz=profile.highpass_hz,
+                                 train_windows=profile.resnet_train_windows)
     return splits

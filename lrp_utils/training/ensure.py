@@ -80,6 +80,8 @@ def _data_record(profile: Profile, architecture: str,
         data.update(fold=profile.fold, train_limit=profile.alexnet_train_limit)
     else:
         data.update(frames=profile.resnet_frames, limit_per_split=profile.resnet_limit_per_split)
+        if profile.resnet_train_windows != 1:
+            data["train_windows"] = profile.resnet_train_windows
     return data
 
 
