@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import Dataset, Subset
 
+from lrp_utils.evaluation.relevance_summary import band_shares, checked_profile
 from lrp_utils.evaluation.speakers import recordings_of
 
 #: The formant region of adult speech (F1 to F3), Hz: Peterson & Barney (1952), *Control methods
@@ -77,14 +78,8 @@ def positive_share_per_band(profiles: Mapping[str, np.ndarray], frequencies: np.
     frequencies = np.asarray(frequencies, dtype=float)
     rows = {}
     for name, profile in profiles.items():
-        profile = np.asarray(profile, dtype=float)
-        if profile.shape != frequencies.shape:
-            raise ValueError(f"profiles[{name!r}] has {profile.shape} values but there are {frequencies.shape} "
-                             f"frequencies; pass one frequency per row")
-        positive = np.clip(profile, 0.0, None)
-        total = positive.sum()
-        rows[name] = {band: float(positive[(frequencies >= low) & (frequencies < high)].sum() / total)
-                      if total > 0 else math.nan for band, (low, high) in bands.items()}
+        positive = np.clip(checked_profile(name, profile, frequencies), 0.0, None)
+        rows[name] = band_shares(positive, frequencies, bands)
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(bands))
 
 

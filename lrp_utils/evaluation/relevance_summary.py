@@ -92,15 +92,26 @@ def summarize_frequency_profiles(profiles: Mapping[str, np.ndarray], frequencies
     frequencies = np.asarray(frequencies, dtype=float)
     rows = {}
     for name, profile in profiles.items():
-        profile = np.asarray(profile, dtype=float)
-        if profile.shape != frequencies.shape:
-            raise ValueError(f"profiles[{name!r}] has {profile.shape} values but there are "
-                             f"{frequencies.shape} frequencies; pass one frequency per row")
-        magnitude = np.abs(profile)
-        total = magnitude.sum()
-        row = {"peak (Hz)": float(frequencies[int(profile.argmax())])}
-        for band, (low, high) in bands.items():
-            inside = (frequencies >= low) & (frequencies < high)
-            row[f"share of |mean relevance| {band}"] = float(magnitude[inside].sum() / total) if total else math.nan
-        rows[name] = row
+        profile = checked_profile(name, profile, frequencies)
+        shares = band_shares(np.abs(profile), frequencies, bands)
+        rows[name] = {"peak (Hz)": float(frequencies[int(profile.argmax())]),
+                      **{f"share of |mean relevance| {band}": share for band, share in shares.items()}}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def checked_profile(name: str, profile, frequencies: np.ndarray) -> np.ndarray:
+    """``profile`` (one value per frequency row) as a float array, checked against ``frequencies``."""
+    profile = np.asarray(profile, dtype=float)
+    if profile.shape != frequencies.shape:
+        raise ValueError(f"profiles[{name!r}] has {profile.shape} values but there are "
+                         f"{frequencies.shape} frequencies; pass one frequency per row")
+    return profile
+
+
+def band_shares(weights: np.ndarray, frequencies: np.ndarray,
+                bands: Mapping[str, tuple[float, float]]) -> dict[str, float]:
+    """``sum_{low <= f_h < high} w_h / sum_h w_h`` for every band ``[low, high)`` of ``bands``
+    (non-negative weights ``w_h`` per frequency row; NaN when they are all zero)."""
+    total = float(weights.sum())
+    return {band: float(weights[(frequencies >= low) & (frequencies < high)].sum() / total) if total > 0
+            else math.nan for band, (low, high) in bands.items()}
