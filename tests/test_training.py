@@ -199,6 +199,12 @@ def test_missing_split_is_a_clear_error(tmp_path, models_tiny_datasets, models_t
     assert not (tmp_path / "r.pt").exists()
 
 
+def test_a_single_training_sample_is_a_clear_error(tmp_path, models_tiny_datasets, models_tiny_config):
+    one = {**models_tiny_datasets, "train": torch.utils.data.Subset(models_tiny_datasets["train"], [0])}
+    with pytest.raises(ValueError, match="single sample"):  # was a ZeroDivisionError (no batch left)
+        train(models_tiny_config(), one, tmp_path / "r.pt")
+
+
 def test_fingerprint_ignores_runtime_fields_only(models_tiny_config):
     base = models_tiny_config()
     assert base.fingerprint() == models_tiny_config(device="auto", num_threads=2).fingerprint()

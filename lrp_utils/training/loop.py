@@ -220,6 +220,9 @@ def _train_locked(config: TrainConfig,
 
         train_set = datasets["train"]
         # BatchNorm1d cannot normalise a batch of one: never leave a single sample at the end.
+        if len(train_set) == 1:
+            raise ValueError("train: the 'train' dataset holds a single sample; batch statistics need "
+                             "at least two (check the corpus, its limits and windows)")
         drop_last = len(train_set) % config.batch_size == 1
         for epoch in range(start_epoch, config.epochs):
             if stop_after_epochs is not None and epoch >= stop_after_epochs:
