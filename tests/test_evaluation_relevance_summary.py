@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from lrp_utils.evaluation import (
+    class_relevance_profiles,
     BELOW_1KHZ,
     class_groups,
     positive_share,
@@ -83,3 +84,13 @@ def test_class_groups_take_the_correct_samples_or_all_of_a_class_the_model_misse
         class_groups(labels, correct, {2: "other"})
     with pytest.raises(ValueError, match="boolean correct mask"):
         class_groups(labels, correct.int(), {0: "male"})
+
+
+def test_class_relevance_profiles_average_the_correct_samples_of_each_class():
+    # 4 samples, 2 frequency rows x 2 frames; sample k has the value k + 1 in row 0, -(k + 1) in row 1
+    relevance = torch.tensor([[[[k + 1.0, k + 1.0], [-(k + 1.0), -(k + 1.0)]]] for k in range(4)])
+    labels = torch.tensor([0, 0, 1, 1])
+    correct = torch.tensor([True, False, False, False])  # class 1: none right, so all of it
+    profiles = class_relevance_profiles(relevance, labels, correct, {0: "a", 1: "b"})
+    np.testing.assert_allclose(profiles["a"], [1.0, -1.0])  # sample 0 only
+    np.testing.assert_allclose(profiles["b"], [3.5, -3.5])  # mean of samples 2 and 3

@@ -14,11 +14,13 @@
   :func:`batch_explainer` per model).
 - What the chapters read off the results: :func:`evenly_spaced`, :func:`predict`,
   :func:`probabilities`, :func:`first_correct` (which items), :func:`curves_table` (curves side by
-  side), :func:`positive_share`, :func:`class_groups`, :func:`relevance_per_frequency` and
+  side), :func:`positive_share`, :func:`class_groups`, :func:`relevance_per_frequency`,
+  :func:`class_relevance_profiles` and
   :func:`summarize_frequency_profiles` (relevance summaries); :func:`voice_bands`,
   :func:`positive_share_per_band`, :func:`band_level`, :func:`band_level_per_split` (relevance
   and spectrogram level per frequency band, next to the voices' f0 and the recording channel);
-  :func:`recordings_of`, :func:`speaker_counts` (who is in a split).
+  :func:`recordings_of`, :func:`speaker_counts` (who is in a split); :func:`fold_accuracies`
+  (the gender test accuracy of one AlexNet per speaker fold).
 """
 
 from lrp_utils.evaluation.augmentation import moore_augment, relevance_augmented_dataset
@@ -30,6 +32,7 @@ from lrp_utils.evaluation.frequency_bands import (
     voice_bands,
 )
 from lrp_utils.evaluation.experiment import AugmentationExperiment, run_augmentation_experiment
+from lrp_utils.evaluation.folds import fold_accuracies
 from lrp_utils.evaluation.neighbourhood import moore_mean
 from lrp_utils.evaluation.pixel_flipping import (
     BASELINES,
@@ -49,6 +52,7 @@ from lrp_utils.evaluation.relevance import (
 from lrp_utils.evaluation.relevance_summary import (
     BELOW_1KHZ,
     class_groups,
+    class_relevance_profiles,
     positive_share,
     relevance_per_frequency,
     summarize_frequency_profiles,
@@ -60,8 +64,8 @@ from lrp_utils.evaluation.table import flip_each_model, table1, table1_from_curv
 
 __all__ = [
     "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FORMANT_REGION_HZ", "FlippingCurve", "ORDERS", "band_level", "band_level_per_split", "baseline_values",
-    "batch_explainer", "bin_ranks", "class_groups", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
-    "first_correct", "flip_count", "flip_each_model", "flip_top", "moore_augment", "moore_mean",
+    "batch_explainer", "bin_ranks", "class_groups", "class_relevance_profiles", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
+    "first_correct", "flip_count", "fold_accuracies", "flip_each_model", "flip_top", "moore_augment", "moore_mean",
     "pixel_flipping", "positive_share", "positive_share_per_band", "predict", "probabilities", "recordings_of", "relevance_augmented_dataset",
     "relevance_per_frequency", "run_augmentation_experiment", "speaker_counts", "summarize_curves",
     "summarize_frequency_profiles", "table1", "table1_from_curves", "top_fraction_mask", "voice_bands",

@@ -79,6 +79,13 @@ def class_groups(labels: torch.Tensor, correct: torch.Tensor, names: Mapping[int
     return groups
 
 
+def class_relevance_profiles(relevance: torch.Tensor, labels: torch.Tensor, correct: torch.Tensor,
+                             names: Mapping[int, str]) -> dict[str, np.ndarray]:
+    """Mean relevance per frequency row of each class's correctly classified samples (all of the
+    class when none is correct): :func:`relevance_per_frequency` over :func:`class_groups`."""
+    return relevance_per_frequency(relevance, class_groups(labels, correct, names))
+
+
 def summarize_frequency_profiles(profiles: Mapping[str, np.ndarray], frequencies: np.ndarray,
                                  bands: Mapping[str, tuple[float, float]] = BELOW_1KHZ) -> pd.DataFrame:
     """Where the mean relevance of each group lies in frequency.
