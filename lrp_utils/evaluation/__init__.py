@@ -20,7 +20,8 @@
   :func:`positive_share_per_band`, :func:`band_level`, :func:`band_level_per_split` (relevance
   and spectrogram level per frequency band, next to the voices' f0 and the recording channel);
   :func:`recordings_of`, :func:`speaker_counts` (who is in a split); :func:`fold_accuracies`
-  (the gender test accuracy of one AlexNet per speaker fold).
+  (the gender test accuracy of one AlexNet per speaker fold); :class:`ShortcutEvidence` (whether
+  the relevance below a cut-off is a shortcut through the recording channel).
 """
 
 from lrp_utils.evaluation.augmentation import moore_augment, relevance_augmented_dataset
@@ -58,12 +59,13 @@ from lrp_utils.evaluation.relevance_summary import (
     summarize_frequency_profiles,
 )
 from lrp_utils.evaluation.sampling import evenly_spaced, first_correct, predict, probabilities
+from lrp_utils.evaluation.shortcut import ShortcutEvidence
 from lrp_utils.evaluation.speakers import recordings_of, speaker_counts
 from lrp_utils.evaluation.selection import ORDERS, bin_ranks, flip_count, top_fraction_mask
 from lrp_utils.evaluation.table import flip_each_model, table1, table1_from_curves
 
 __all__ = [
-    "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FORMANT_REGION_HZ", "FlippingCurve", "ORDERS", "band_level", "band_level_per_split", "baseline_values",
+    "AugmentationExperiment", "BASELINES", "BELOW_1KHZ", "FORMANT_REGION_HZ", "FlippingCurve", "ORDERS", "ShortcutEvidence", "band_level", "band_level_per_split", "baseline_values",
     "batch_explainer", "bin_ranks", "class_groups", "class_relevance_profiles", "curves_table", "default_composite", "evenly_spaced", "explain_batch", "explain_batched",
     "first_correct", "flip_count", "fold_accuracies", "flip_each_model", "flip_top", "moore_augment", "moore_mean",
     "pixel_flipping", "positive_share", "positive_share_per_band", "predict", "probabilities", "recordings_of", "relevance_augmented_dataset",
