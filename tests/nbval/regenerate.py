@@ -48,6 +48,8 @@ def strip_unchecked(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in notebook.cells:
         for key in EXECUTION_METADATA:
             cell.metadata.pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill draws a new random id on every run
         if cell.cell_type == "code" and MARK not in cell.source:
             cell.outputs = []
     return notebook
