@@ -441,6 +441,8 @@ def test_ensure_trained_uses_the_profiles_sizes_for_the_corpus_kind(tmp_path, mo
                             artifacts_dir=tmp_path, progress=False)
     assert result.config.epochs == 2 and len(result.history) == 2
     assert result.config.data["corpus"] == "speechocean762"
+    assert model_config(profile, "resnet", source) == result.config  # the sizes live in model_config
+    assert model_config(profile, "resnet", "tiny bands").epochs == profile.resnet_epochs  # own data: no kind
 
 
 def test_a_highpass_or_training_windows_name_another_checkpoint(tmp_path):

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 from torch.utils.data import Dataset, Subset
 
-from lrp_utils.data.corpus import FSDD_SHARED, HOW_TO_GET_AUDIOMNIST, audiomnist_data_dir, verify_audiomnist
+from lrp_utils.data.corpus import (FSDD_SHARED, HOW_TO_GET_AUDIOMNIST, CorpusReport, audiomnist_data_dir,
+                                   verify_audiomnist)
 from lrp_utils.data.datasets import gender_datasets, speaker_datasets
 from lrp_utils.data.errors import CorpusError
 from lrp_utils.data.sources import corpus_kind
@@ -86,25 +87,28 @@ def synthetic_corpus_dir(repetitions: int = 50, seed: int = 0) -> Path:
     return ARTIFACTS_DIR / "data" / f"synthetic-r{repetitions}-s{seed}"
 
 
-def _complete_audiomnist(root: Path) -> bool:
-    return verify_audiomnist(root, speakers=60, repetitions=50).ok
-
-
-def _audiomnist(data_dir: Path | None) -> Path:
+def _audiomnist(data_dir: Path | None, report: CorpusReport | None = None) -> Path:
+    """The complete AudioMNIST at ``data_dir`` (default ``data/audiomnist``); ``report`` is its
+    :func:`verify_audiomnist` report when the caller has it already."""
     root = data_dir if data_dir is not None else AUDIOMNIST_HOME
-    report = verify_audiomnist(root, speakers=60, repetitions=50)
+    report = report or verify_audiomnist(root, speakers=60, repetitions=50)
     if not report.ok:
         raise CorpusError(f"{report}\nAudioMNIST at {root} is not usable; {HOW_TO_GET_AUDIOMNIST}.")
     return audiomnist_data_dir(root).parent
 
 
+def _first_holding(kind: str, roots: tuple[Path, ...]) -> Path | None:
+    """The first of ``roots`` that holds a corpus of ``kind`` (``None`` if none does)."""
+    return next((root for root in roots if root.exists() and corpus_kind(root) == kind), None)
+
+
 def _recorded(kind: str, data_dir: Path | None, homes: tuple[Path, ...], how_to_get: str) -> Path:
-    """The first of ``data_dir`` (when given) or ``homes`` that holds a corpus of ``kind``."""
-    for root in (data_dir,) if data_dir is not None else homes:
-        if root.exists() and corpus_kind(root) == kind:
-            return root
-    where = data_dir if data_dir is not None else " or ".join(map(str, homes))
-    raise CorpusError(f"no {kind} corpus at {where}; {how_to_get}.")
+    """The corpus of ``kind`` at ``data_dir`` (when given), else in the first of ``homes`` holding one."""
+    root = _first_holding(kind, (data_dir,) if data_dir is not None else homes)
+    if root is None:
+        where = data_dir if data_dir is not None else " or ".join(map(str, homes))
+        raise CorpusError(f"no {kind} corpus at {where}; {how_to_get}.")
+    return root
 
 
 def _source(path: Path) -> Path:
@@ -152,12 +156,11 @@ def ensure_corpus(corpus: str, data_dir: str | os.PathLike | None = None, repeti
     if corpus == "auto":
         if folder is not None:
             return _source(folder)
-        if _complete_audiomnist(AUDIOMNIST_HOME):
-            return _audiomnist(None)
-        for home in (SPEECHOCEAN_HOME, SPEECHOCEAN_SHARED):
-            if home.exists() and corpus_kind(home) == "speechocean762":
-                return home
-        return ensure_corpus("synthetic", None, repetitions, seed, progress)
+        report = verify_audiomnist(AUDIOMNIST_HOME, speakers=60, repetitions=50)
+        if report.ok:
+            return _audiomnist(None, report)
+        return (_first_holding("speechocean762", (SPEECHOCEAN_HOME, SPEECHOCEAN_SHARED))
+                or ensure_corpus("synthetic", None, repetitions, seed, progress))
     if folder is not None:
         raise ValueError(f"corpus={corpus!r} is a path and data_dir={str(folder)!r} another; give the "
                          "corpus once (corpus='auto' with data_dir, or the path as corpus)")
@@ -195,10 +198,9 @@ def _content_record(root: Path) -> Path | None:
     """The file whose bytes define the corpus at ``root``, where its content can change."""
     if root.is_file():  # a manifest, or speechocean762's metadata.csv
         return root
-    for name in (SYNTHESIS_RECORD, METADATA_NAME):
-        if (root / name).is_file() and (name == SYNTHESIS_RECORD or is_prepared_layout(root)):
-            return root / name
-    return None
+    if (root / SYNTHESIS_RECORD).is_file():
+        return root / SYNTHESIS_RECORD
+    return root / METADATA_NAME if is_prepared_layout(root) else None
 
 
 def corpus_version(root: str | Path) -> str | None:

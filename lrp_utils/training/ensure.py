@@ -89,8 +89,11 @@ def model_config(profile: Profile | str, architecture: str, data_source: Resolve
                  seed: int | None = None) -> TrainConfig:
     """The :class:`TrainConfig` of ``architecture`` under ``profile``, trained on
     ``data_source`` (see the module docstring) with training seed ``seed`` (default
-    ``profile.seed``)."""
+    ``profile.seed``); for a resolved corpus, with the profile's sizes for its kind
+    (``Profile.for_corpus``)."""
     profile = _profile(profile)
+    if isinstance(data_source, ResolvedCorpus):
+        profile = profile.for_corpus(data_source.kind)
     task = task_of(architecture)
     seed = profile.seed if seed is None else int(seed)
     data = _data_record(profile, architecture, data_source)
@@ -160,8 +163,6 @@ def ensure_trained(profile: Profile | str = "cpu", architecture: str = "alexnet"
     profile = _profile(profile).with_overrides(**overrides)
     task_of(architecture)  # an unknown architecture fails before the corpus is resolved
     source = _data_source(profile, datasets, data_source, progress)
-    if isinstance(source, ResolvedCorpus):
-        profile = profile.for_corpus(source.kind)
     config = model_config(profile, architecture, source, seed=seed)
     if datasets is None:  # built only if the checkpoint turns out to be missing or unfinished
         datasets = functools.partial(profile_datasets, profile, architecture, source, progress,
