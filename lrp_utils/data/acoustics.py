@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.fft
 import scipy.signal
 import scipy.stats
+from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
 from lrp_utils.data.audio import read_wav
 from lrp_utils.data.cache import cache_key, default_cache_dir
@@ -184,8 +185,6 @@ def recording_acoustics(recordings: Sequence[Recording], progress: bool = True, 
     ``cache_dir`` (default ``artifacts/cache``), keyed like the features by the corpus fingerprint
     and ``fmin``/``fmax``, and reused while they are unchanged.
     """
-    from tqdm import tqdm
-
     if not recordings:
         raise ValueError("recording_acoustics: no recordings given.")
     measure = RecordingAcoustics(fmin, fmax)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import Dataset, Subset
 
+from lrp_utils.data import separability
 from lrp_utils.evaluation.relevance_summary import band_shares, checked_profile
 from lrp_utils.evaluation.speakers import recordings_of
 
@@ -114,8 +115,6 @@ def band_level_per_split(datasets: Mapping[str, Dataset], frequencies: np.ndarra
     gender's speakers; ``female speakers``, ``male speakers``; ``AUC female > male``, the
     Mann-Whitney AUC of the speaker levels (:func:`lrp_utils.data.separability`; 0.5 = none).
     """
-    from lrp_utils.data import separability
-
     rows = {}
     for split, dataset in datasets.items():
         recordings = recordings_of(dataset)
