@@ -42,6 +42,8 @@ FLIP_BASELINES = ("min", "moore")  # = lrp_utils.evaluation.BASELINES
 FIGURE3_FRACTIONS = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1)
 #: The paper's Figure 4: a zoom on 0 to 1 %.
 FIGURE4_FRACTIONS = (0.0, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.01)
+#: Chapter 6's MoRF / LeRF curves: far enough (half of the bins) for least-relevant-first to fall.
+FAITHFULNESS_FRACTIONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,15 @@ class Profile:
     evaluation_samples: how many test items (evenly spaced, every speaker represented) the
         notebooks explain and flip (``None``: all); a forward pass per item, fraction and curve
         adds up on a CPU.
+    faithfulness_samples: how many test items (evenly spaced) chapter 6 explains with every
+        attribution method and flips most- and least-relevant-first (``None``: all); occlusion
+        costs a forward pass per window and item.
+    faithfulness_fractions: fractions of bins flipped in chapter 6's MoRF / LeRF curves.
+    integrated_gradients_steps: Riemann steps of Integrated Gradients (Sundararajan et al. 2017).
+    smoothgrad_samples, smoothgrad_noise: noisy copies SmoothGrad averages over and their noise
+        standard deviation as a fraction of each input's value range (Smilkov et al. 2017: 10-20 %).
+    occlusion_window: side (bins) of the square patch occlusion sets to the baseline, moved by
+        its own size (Zeiler & Fergus 2014).
     device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     mixed_precision: automatic mixed precision (float16 + GradScaler) on CUDA.
     num_threads: torch CPU threads (``None``: leave torch's default).
@@ -135,6 +146,12 @@ class Profile:
     augment_fraction: float = 0.005
     explain_batch_size: int = 32
     evaluation_samples: int | None = None
+    faithfulness_samples: int | None = None
+    faithfulness_fractions: tuple[float, ...] = FAITHFULNESS_FRACTIONS
+    integrated_gradients_steps: int = 32
+    smoothgrad_samples: int = 16
+    smoothgrad_noise: float = 0.1
+    occlusion_window: int = 16
     device: str = "auto"
     mixed_precision: bool = False
     num_threads: int | None = None
@@ -225,7 +242,8 @@ def _validate(p: Profile) -> None:
         p.check_corpus("synthetic")
     positive_ints = ("synthetic_repetitions", "alexnet_epochs", "alexnet_batch_size",
                      "finetune_epochs", "resnet_width", "resnet_frames", "resnet_epochs",
-                     "resnet_batch_size", "resnet_train_windows", "explain_batch_size")
+                     "resnet_batch_size", "resnet_train_windows", "explain_batch_size",
+                     "integrated_gradients_steps", "smoothgrad_samples", "occlusion_window")
     for name in positive_ints:
         if not _is_int(getattr(p, name)) or getattr(p, name) < 1:
             _fail(p, name, "a positive integer")
@@ -237,11 +255,12 @@ def _validate(p: Profile) -> None:
         _fail(p, "folds", "a non-empty list of distinct non-negative integers (gender fold numbers)")
     if not isinstance(p.seeds, tuple) or not p.seeds or not all(_is_int(s) and s >= 0 for s in p.seeds):
         _fail(p, "seeds", "a non-empty list of non-negative integers")
-    for name in ("alexnet_train_limit", "resnet_limit_per_split", "evaluation_samples", "num_threads"):
+    for name in ("alexnet_train_limit", "resnet_limit_per_split", "evaluation_samples",
+                 "faithfulness_samples", "num_threads"):
         value = getattr(p, name)
         if value is not None and (not _is_int(value) or value < 1):
             _fail(p, name, "None or a positive integer")
-    for name in ("alexnet_lr", "finetune_lr", "resnet_lr"):
+    for name in ("alexnet_lr", "finetune_lr", "resnet_lr", "smoothgrad_noise"):
         value = getattr(p, name)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
                 math.isfinite(value) and value > 0):
@@ -251,7 +270,7 @@ def _validate(p: Profile) -> None:
         _fail(p, "highpass_hz", "None or a positive cut-off frequency in Hz (e.g. 60)")
     if p.alexnet_init not in ALEXNET_INITS:
         _fail(p, "alexnet_init", f"one of {', '.join(ALEXNET_INITS)}")
-    for name in ("flip_fractions", "flip_fractions_zoom"):
+    for name in ("flip_fractions", "flip_fractions_zoom", "faithfulness_fractions"):
         values = getattr(p, name)
         if not isinstance(values, tuple) or not values or not all(_is_fraction(v) for v in values):
             _fail(p, name, "a non-empty list of fractions in [0, 1] (0.01 = 1 % of the bins)")
@@ -327,6 +346,11 @@ PROFILES: dict[str, Profile] = {
         flip_fractions_zoom=(0.0, 0.0025, 0.005, 0.0075, 0.01),
         explain_batch_size=16,
         evaluation_samples=64,
+        faithfulness_samples=16,
+        faithfulness_fractions=(0.0, 0.05, 0.2, 0.5),
+        integrated_gradients_steps=8,
+        smoothgrad_samples=4,
+        occlusion_window=32,
     ),
     "cpu": Profile(
         name="cpu",
@@ -335,9 +359,10 @@ PROFILES: dict[str, Profile] = {
                     "2 CPU cores)",
         corpus="auto",
         synthetic_repetitions=50,
-        # Table 1 trains one AlexNet per seed (about 6 min each on 2 idle cores): two seeds give
-        # a mean and a spread within the 60-minute budget of the whole book.
-        seeds=(0, 1),
+        # Table 1 trains one AlexNet per seed (about 3 min each on speechocean762, 6 min on
+        # AudioMNIST's 6000 spectrograms, 2 idle cores): three seeds, the fewest whose spread
+        # says something, within the 60-minute budget of the whole book.
+        seeds=(0, 1, 2),
         # Becker's fold: 6000 training / 3000 validation spectrograms; AlexNet trains at about
         # 60-70 spectrograms/s on 2 idle cores, so an epoch is about 100-120 s with validation;
         # three epochs at the paper's lr 1e-4 suffice there (README, "Why these sizes").
@@ -356,6 +381,9 @@ PROFILES: dict[str, Profile] = {
         resnet_lr=1e-3,
         # 200 of the 3000 test spectrograms: the flipping chapter's curves take a few minutes
         evaluation_samples=200,
+        # 48 test spectrograms x 9 attribution methods x MoRF/LeRF x 3 baselines (chapter 6);
+        # occlusion's 15 x 15 windows of 16 bins cost 225 forward passes per spectrogram
+        faithfulness_samples=48,
         # speechocean762 (a fold: 1120 training / 560 validation / 560 test recordings of 56 / 28 /
         # 28 speakers) needs more epochs than AudioMNIST's 6000 spectrograms: 8 epochs of about
         # 20 s; its four folds each test other speakers. Speaker ID has 16 training sentences per

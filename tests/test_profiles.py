@@ -74,7 +74,9 @@ def test_lists_from_papermill_become_tuples():
     ("alexnet_train_limit", 0), ("resnet_limit_per_split", -5), ("num_threads", 0),
     ("corpus", "timit"), ("device", "tpu"), ("flip_baseline", "max"),
     ("flip_baseline", float("inf")), ("alexnet_init", "xavier"), ("mixed_precision", "yes"),
-    ("alexnet_epochs", True),
+    ("alexnet_epochs", True), ("faithfulness_samples", 0), ("faithfulness_fractions", (0.0, 2.0)),
+    ("integrated_gradients_steps", 0), ("smoothgrad_samples", 0), ("smoothgrad_noise", 0.0),
+    ("occlusion_window", 0),
 ])
 def test_impossible_values_are_rejected_by_name(field, value):
     with pytest.raises(ValueError, match=field):
