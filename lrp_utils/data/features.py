@@ -196,6 +196,20 @@ def becker_stft_magnitude(x: np.ndarray) -> np.ndarray:
     return (z.abs() / window.sum()).numpy()
 
 
+def becker_frame(wave: np.ndarray, sample_rate: int, offset: int, highpass_hz: float | None = None,
+                 ) -> np.ndarray:
+    """The 8000-sample, 8 kHz frame a Becker spectrogram is computed from (steps 1-2 of the module
+    docstring, after the optional :func:`highpass`): what the spectrogram *sounds* like, ``float64``.
+    Arguments as for :func:`becker_spectrogram`."""
+    wave = np.asarray(wave)
+    if wave.ndim != 1 or wave.size == 0:
+        raise ValueError(f"becker_spectrogram expects a non-empty 1-D waveform, got shape {wave.shape}.")
+    if highpass_hz is not None:
+        wave = highpass(wave, sample_rate, highpass_hz)
+    with single_threaded():
+        return embed(resample(wave, sample_rate, BECKER_RATE), offset)
+
+
 def becker_spectrogram(wave: np.ndarray, sample_rate: int, offset: int, highpass_hz: float | None = None,
                        ) -> np.ndarray:
     """Becker's 227x227 dB spectrogram of a mono waveform (steps 1-5 of the module docstring).
@@ -217,13 +231,8 @@ def becker_spectrogram(wave: np.ndarray, sample_rate: int, offset: int, highpass
     numpy.ndarray
         ``float32`` array (227 frequencies 0-3982 Hz, 227 frames), values in [-80, 0] dB.
     """
-    wave = np.asarray(wave)
-    if wave.ndim != 1 or wave.size == 0:
-        raise ValueError(f"becker_spectrogram expects a non-empty 1-D waveform, got shape {wave.shape}.")
-    if highpass_hz is not None:
-        wave = highpass(wave, sample_rate, highpass_hz)
+    x = becker_frame(wave, sample_rate, offset, highpass_hz)
     with single_threaded():
-        x = embed(resample(wave, sample_rate, BECKER_RATE), offset)
         magnitude = becker_stft_magnitude(x)[0:BECKER_SIZE, 2:-1]
     return amplitude_to_db(magnitude).astype(np.float32)
 
@@ -281,9 +290,17 @@ class BeckerFeature:
         check_highpass(self.highpass_hz)
 
     def __call__(self, recording) -> np.ndarray:
-        wave, sample_rate = read_wav(recording.path)
-        offset = becker_offset(resampled_length(wave.size, sample_rate), self.seed, recording.key)
+        wave, sample_rate, offset = self._read(recording)
         return becker_spectrogram(wave, sample_rate, offset, self.highpass_hz)
+
+    def frame(self, recording) -> np.ndarray:
+        """The 8 kHz frame (:func:`becker_frame`) this feature's spectrogram of ``recording`` comes from."""
+        wave, sample_rate, offset = self._read(recording)
+        return becker_frame(wave, sample_rate, offset, self.highpass_hz)
+
+    def _read(self, recording) -> tuple[np.ndarray, int, int]:
+        wave, sample_rate = read_wav(recording.path)
+        return wave, sample_rate, becker_offset(resampled_length(wave.size, sample_rate), self.seed, recording.key)
 
 
 @dataclass(frozen=True)
