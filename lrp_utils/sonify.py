@@ -35,8 +35,10 @@ import scipy.signal
 import torch
 import torchaudio
 
+from lrp_utils.data.audio import read_wav
 from lrp_utils.data.features import (BECKER_NOVERLAP, BECKER_NPERSEG, BECKER_RATE, BECKER_SIZE,
-                                     resample)
+                                     BeckerFeature, amplitude_to_db, becker_stft_magnitude, fbank,
+                                     highpass, resample)
 from lrp_utils.evaluation.selection import top_fraction_mask
 
 #: Largest error of the full-mask Becker resynthesis, relative to the frame's peak (the inverse
@@ -157,6 +159,55 @@ def sonified_relevance(resynthesize: Callable[[np.ndarray], np.ndarray],
     largest = max(fractions)
     sounds[f"least relevant {100 * largest:g} %"] = resynthesize(relevance_mask(relevance, largest, False))
     return sounds
+
+
+def becker_listening(recording, spectrogram: torch.Tensor | np.ndarray, relevance: torch.Tensor | np.ndarray,
+                     seed: int = 0, highpass_hz: float | None = None,
+                     fractions: Sequence[float] = (0.05, 0.1, 0.2)) -> tuple[dict[str, np.ndarray], int]:
+    """The sounds of :func:`sonified_relevance` for one explained Becker spectrogram, at 8 kHz.
+
+    ``recording`` is the dataset item's :class:`~lrp_utils.data.Recording`; ``seed`` and
+    ``highpass_hz`` the feature settings of its dataset (the profile's ``seed`` and
+    ``highpass_hz``).  The recording's 8 kHz frame is rebuilt and checked against ``spectrogram``
+    (a ValueError if they differ by more than 0.01 dB: wrong recording or settings) and comes first,
+    as ``"recording"``.  Returns the sounds and their sample rate.
+    """
+    frame = BeckerFeature(seed=seed, highpass_hz=highpass_hz).frame(recording)
+    rebuilt = amplitude_to_db(becker_stft_magnitude(frame)[:BECKER_SIZE, 2:-1])
+    _check_same(rebuilt, spectrogram, recording, "seed and highpass_hz")
+    return {"recording": frame, **sonified_relevance(lambda mask: becker_resynthesis(frame, mask), relevance,
+                                                     fractions)}, BECKER_RATE
+
+
+def fbank_listening(recording, features: torch.Tensor | np.ndarray, relevance: torch.Tensor | np.ndarray,
+                    highpass_hz: float | None = None, fractions: Sequence[float] = (0.05, 0.1, 0.2),
+                    n_iter: int = 32) -> tuple[dict[str, np.ndarray], int]:
+    """The sounds of :func:`sonified_relevance` for one explained filterbank input, at 16 kHz.
+
+    ``features`` is the ``(mel bands, frames)`` input (a centre crop of the recording, as
+    :func:`lrp_utils.data.features.fbank` computes it with ``frames``), checked against the
+    recording (ValueError if it differs by more than 1e-3); every sound, ``"recording"`` first, is
+    cut to the samples the cropped frames cover.  Griffin-Lim: :func:`fbank_resynthesis`.
+    """
+    features = np.asarray(features, dtype=np.float64).squeeze()
+    wave, rate = read_wav(recording.path)
+    if highpass_hz is not None:
+        wave = highpass(wave, rate, highpass_hz)
+    _check_same(fbank(wave, rate, features.shape[0], features.shape[1]), features, recording, "highpass_hz")
+    audio = resample(np.asarray(wave, dtype=np.float64), rate, FBANK_RATE)
+    total = 1 + (audio.size - FBANK_WINDOW) // FBANK_HOP
+    first = max(0, (total - features.shape[1]) // 2) * FBANK_HOP
+    shown = slice(first, first + (features.shape[1] - 1) * FBANK_HOP + FBANK_WINDOW)
+    sounds = sonified_relevance(lambda mask: fbank_resynthesis(wave, rate, mask, n_iter), relevance, fractions)
+    return {"recording": audio[shown], **{label: sound[shown] for label, sound in sounds.items()}}, FBANK_RATE
+
+
+def _check_same(rebuilt: np.ndarray, given, recording, settings: str) -> None:
+    given = np.asarray(given, dtype=np.float64).squeeze()
+    if given.shape != rebuilt.shape or np.abs(given - rebuilt).max() > 1e-2:
+        raise ValueError(f"the input does not come from {recording.path} with these feature settings "
+                         f"({settings}): pass the recording of the same dataset item and its profile's "
+                         "settings")
 
 
 def audio_table(sounds: Mapping[str, np.ndarray], rate: int, reference: str | None = None) -> str:

@@ -134,3 +134,43 @@ def test_audio_table_embeds_one_player_per_sound_offline():
     assert "quiet &lt;part&gt;" in table and "http" not in table
     with pytest.raises(ValueError, match="reference"):
         sonify.audio_table(sounds, RATE, reference="missing")
+
+
+class _Recording:
+    """What the listening functions read of a dataset item's recording."""
+
+    def __init__(self, path):
+        self.path, self.key = path, path.name
+
+
+def _write(tmp_path, wave, rate):
+    import soundfile
+
+    path = tmp_path / "0_01_0.wav"
+    soundfile.write(path, wave, rate, subtype="PCM_16")
+    return _Recording(path)
+
+
+def test_becker_listening_rebuilds_the_explained_frame_and_refuses_another(tmp_path):
+    recording = _write(tmp_path, 0.5 * _tones([220, 1300], n=6000), RATE)
+    wave, _ = read_wav(recording.path)
+    offset = becker_offset(wave.size, 3, recording.key)
+    spectrogram = becker_spectrogram(wave, RATE, offset)
+    sounds, rate = sonify.becker_listening(recording, spectrogram[None], np.ones((227, 227)), seed=3)
+    assert rate == RATE and list(sounds)[:2] == ["recording", "every bin"]
+    assert np.allclose(sounds["recording"], becker_frame(wave, RATE, offset))
+    assert np.allclose(sounds["every bin"], sounds["recording"], atol=1e-9)
+    with pytest.raises(ValueError, match="0_01_0.wav"):
+        sonify.becker_listening(recording, spectrogram, np.ones((227, 227)), seed=4)
+
+
+def test_fbank_listening_cuts_every_sound_to_the_frames_the_model_saw(tmp_path):
+    rate = 16000
+    recording = _write(tmp_path, 0.5 * _tones([300, 2500], n=2 * rate, rate=rate), rate)
+    wave, _ = read_wav(recording.path)
+    features = fbank(wave, rate, 64, 50)
+    sounds, out_rate = sonify.fbank_listening(recording, features, np.ones_like(features), n_iter=4)
+    assert out_rate == rate
+    assert {sound.size for sound in sounds.values()} == {49 * 160 + 400}
+    with pytest.raises(ValueError, match="highpass_hz"):
+        sonify.fbank_listening(recording, features, np.ones_like(features), highpass_hz=500.0)
