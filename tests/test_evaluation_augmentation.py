@@ -1,5 +1,5 @@
-"""Relevance-guided augmentation (paper section 4.3): Moore means by hand, the augmented data set
-and its cache."""
+"""Relevance-guided augmentation (paper section 4.3) and its random-bin control: Moore means by
+hand, the augmented data sets and their cache."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from lrp_utils.evaluation import moore_augment, moore_mean, relevance_augmented_dataset
+from lrp_utils.evaluation.augmentation import moore_augmented_dataset
 
 GRID = [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]
 # Neighbour sums / counts, written out by hand for GRID.
@@ -114,6 +115,46 @@ def test_moore_augment_bad_input(kwargs, error, match):
         moore_augment(**{**args, **kwargs})
 
 
+# --- moore_augment with random bins ---------------------------------------------------------------
+
+def test_random_bins_are_k_per_sample_and_get_their_moore_mean(eval_device):
+    x = torch.randn(3, 1, 5, 6, generator=torch.Generator().manual_seed(0)).to(eval_device)
+    generator = torch.Generator(device=eval_device).manual_seed(0)
+    result = moore_augment(x, x, fraction=0.1, order="random", generator=generator)  # k = 3
+    changed = result != x
+    assert changed.flatten(1).sum(1).tolist() == [3, 3, 3]
+    assert torch.equal(result[changed], moore_mean(x)[changed])
+    assert len({tuple(c.flatten().nonzero().flatten().tolist()) for c in changed}) > 1  # per sample
+
+
+def test_random_bins_ignore_the_relevance_values_and_follow_the_seed():
+    x = torch.randn(4, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+
+    def augment(relevance, seed):
+        return moore_augment(x, relevance, 0.25, "random", torch.Generator().manual_seed(seed))
+
+    assert torch.equal(augment(torch.zeros_like(x), 3), augment(torch.randn_like(x), 3))
+    assert not torch.equal(augment(x, 3), augment(x, 4))
+    relevant = moore_augment(x, x, 0.25)             # the 9 largest bins of each sample
+    assert not torch.equal(augment(x, 3), relevant)
+
+
+def test_random_bins_are_uniform():
+    # 3000 samples of 3x3, k = floor(3/9 * 9 + 1/2) = 3 bins each: every bin is chosen with
+    # probability 1/3, i.e. 1000 +- 26 (binomial sd) times; 5 sd margins, a fixed seed
+    x = torch.randn(3000, 1, 3, 3, generator=torch.Generator().manual_seed(1))
+    result = moore_augment(x, x, 3 / 9, "random", torch.Generator().manual_seed(2))
+    counts = (result != x).sum(0).flatten()
+    assert counts.sum() == 9000
+    assert ((counts - 1000).abs() < 130).all(), counts.tolist()
+
+
+def test_moore_augment_bad_order():
+    x = torch.zeros(2, 1, 3, 3)
+    with pytest.raises(ValueError, match="order must be one of 'relevance', 'random'"):
+        moore_augment(x, x, 0.1, order="largest")
+
+
 # --- the augmented data set ----------------------------------------------------------------------
 
 KEY_BINS = [(0, 0), (2, 3), (5, 5)]
@@ -188,3 +229,60 @@ def test_augmented_dataset_rejects_bad_explanations(trained):
                                     explain_fn=lambda m, x, t, c: torch.full_like(x, torch.nan))
     with pytest.raises(ValueError, match=r"fraction must lie in \[0, 1\]"):
         relevance_augmented_dataset(model, dataset, fraction=5.0, explain_fn=lambda *a: None)
+
+
+# --- the random-bin data set (the control) ---------------------------------------------------------
+
+def test_random_dataset_is_seeded_per_sample_and_independent_of_the_batch_size(trained):
+    _, dataset = trained
+    x, y = dataset.tensors
+    first = moore_augmented_dataset(dataset, 3 / 36, "random", seed=5, batch_size=4)
+    again = moore_augmented_dataset(dataset, 3 / 36, "random", seed=5, batch_size=3)
+    other = moore_augmented_dataset(dataset, 3 / 36, "random", seed=6, batch_size=4)
+    assert torch.equal(first.tensors[0], again.tensors[0])
+    assert not torch.equal(first.tensors[0], other.tensors[0])
+    assert torch.equal(first.tensors[1], y)
+    changed = first.tensors[0] != x
+    assert changed.flatten(1).sum(1).tolist() == [3] * 10     # k = floor(3 + 1/2) bins each
+    assert torch.equal(first.tensors[0][changed], moore_mean(x)[changed])
+    # the same bins as moore_augment draws from one generator seeded alike
+    expected = moore_augment(x, x, 3 / 36, "random", torch.Generator().manual_seed(5))
+    assert torch.equal(first.tensors[0], expected)
+
+
+def test_relevance_order_is_relevance_augmented_dataset(trained, eval_grad_x_input):
+    model, dataset = trained
+    general = moore_augmented_dataset(dataset, 3 / 36, model=model, explain_fn=eval_grad_x_input)
+    paper = relevance_augmented_dataset(model, dataset, fraction=3 / 36, explain_fn=eval_grad_x_input)
+    assert torch.equal(general.tensors[0], paper.tensors[0])
+    random = moore_augmented_dataset(dataset, 3 / 36, "random")
+    assert not torch.equal(random.tensors[0], paper.tensors[0])
+
+
+def test_random_dataset_is_cached_by_seed_and_fraction(trained, tmp_path, monkeypatch):
+    _, dataset = trained
+    first = moore_augmented_dataset(dataset, 0.1, "random", seed=1, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("random_augmented-*.pt"))) == 1
+    monkeypatch.setattr("lrp_utils.evaluation.augmentation.moore_augment",
+                        lambda *a: pytest.fail("augmented again instead of loading"))
+    again = moore_augmented_dataset(dataset, 0.1, "random", seed=1, batch_size=3, cache_dir=tmp_path)
+    assert torch.equal(again.tensors[0], first.tensors[0])
+    monkeypatch.undo()
+    moore_augmented_dataset(dataset, 0.1, "random", seed=2, cache_dir=tmp_path)
+    moore_augmented_dataset(dataset, 0.2, "random", seed=1, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("random_augmented-*.pt"))) == 3
+    assert not list(tmp_path.glob("relevance_augmented-*.pt"))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"order": "relevance"}, "needs the trained model"),
+    ({"order": "random", "model": "a model"}, "uses no relevance"),
+    ({"order": "random", "explain_fn": lambda *a: None}, "uses no relevance"),
+    ({"order": "random", "seed": -1}, "seed must be a non-negative int"),
+    ({"order": "random", "seed": 1.5}, "seed must be a non-negative int"),
+    ({"order": "sorted"}, "order must be one of"),
+])
+def test_moore_augmented_dataset_bad_arguments(trained, kwargs, match):
+    _, dataset = trained
+    with pytest.raises(ValueError, match=match):
+        moore_augmented_dataset(dataset, 0.1, **kwargs)

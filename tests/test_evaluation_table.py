@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from lrp_utils.evaluation import FlippingCurve, flip_each_model, table1, table1_from_curves
+from lrp_utils.evaluation.table import (
+    BEATS,
+    NO_DIFFERENCE,
+    WORSE,
+    compare_with_control,
+    spread_verdict,
+)
 
 SIGNAL_BINS = [(0, 1), (1, 3), (2, 2), (3, 0), (4, 4), (5, 1)]   # all carry the label
 H = W = 6   # 36 bins; fraction 3/36 flips k = 3 bins
@@ -97,3 +105,87 @@ def test_flip_each_model_gives_every_model_its_own_curve(models_and_data, eval_g
     assert curves["AlexNet_augmented"][1].accuracy == (1.0, 1.0, 1.0, 0.5)
     assert curves["AlexNet"][0].n_flipped == (0, 1, 3, 6)
 
+
+
+# --- does the augmentation beat a control beyond the seed spread? ---------------------------------
+
+def three_seed_table(control_clean, control_flipped, augmented_clean, augmented_flipped):
+    """A Table 1 of a control and the augmented row over three seeds (clean accuracy at 0,
+    flipped at 0.01)."""
+    return table1_from_curves({
+        "control": [curve((c, f, 0.0)) for c, f in zip(control_clean, control_flipped)],
+        "AlexNet_augmented": [curve((c, f, 0.0)) for c, f in zip(augmented_clean, augmented_flipped)],
+    }, fraction=0.01)
+
+
+def test_spread_verdict_by_hand():
+    assert spread_verdict(0.25, 0.125) == BEATS            # 0.25 - 0.125 > 0
+    assert spread_verdict(-0.25, 0.125) == WORSE           # -0.25 + 0.125 < 0
+    assert spread_verdict(0.125, 0.25) == NO_DIFFERENCE    # |0.125| <= 0.25
+    assert spread_verdict(-0.125, 0.25) == NO_DIFFERENCE
+    assert spread_verdict(0.25, 0.25) == NO_DIFFERENCE     # the boundary: not beyond the spread
+    assert spread_verdict(0.0, 0.0) == NO_DIFFERENCE
+    assert spread_verdict(0.125, 0.0) == BEATS             # identical gain on every seed
+    for mean, sd in ((0.1, math.nan), (math.nan, 0.1), (0.1, -0.1)):
+        with pytest.raises(ValueError, match="at least two seeds"):
+            spread_verdict(mean, sd)
+
+
+def test_compare_with_control_pairs_the_seeds_by_hand():
+    # clean: d = (1 - 0.75, 0.75 - 0.5, 1 - 0.5) = (0.25, 0.25, 0.5): mean 1/3,
+    #   sd = sqrt(((1/12)^2 + (1/12)^2 + (1/6)^2) / 2) = sqrt(1/48) ~ 0.1443 -> beats
+    # flipped: d = (0.5 - 0.75, 0.25 - 0.5, 0.5 - 0.5) = (-0.25, -0.25, 0): mean -1/6,
+    #   sd = sqrt(((1/12)^2 + (1/12)^2 + (1/6)^2) / 2) ~ 0.1443 -> worse
+    table = three_seed_table(control_clean=(0.75, 0.5, 0.5), control_flipped=(0.75, 0.5, 0.5),
+                             augmented_clean=(1.0, 0.75, 1.0), augmented_flipped=(0.5, 0.25, 0.5))
+    result = compare_with_control(table, "control")
+    assert list(result.index) == ["clean", "flipped"]
+    assert result.loc["clean", "differences"] == (0.25, 0.25, 0.5)
+    assert result.loc["clean", "mean"] == pytest.approx(1 / 3)
+    assert result.loc["clean", "sd"] == pytest.approx(math.sqrt(1 / 48))
+    assert result.loc["clean", "verdict"] == BEATS
+    assert result.loc["flipped", "differences"] == (-0.25, -0.25, 0.0)
+    assert result.loc["flipped", "mean"] == pytest.approx(-1 / 6)
+    assert result.loc["flipped", "sd"] == pytest.approx(math.sqrt(1 / 48))
+    assert result.loc["flipped", "verdict"] == WORSE
+    assert result["n_seeds"].tolist() == [3, 3]
+    assert result.attrs == {"treatment": "AlexNet_augmented", "control": "control"}
+
+
+def test_compare_with_control_pairs_rather_than_comparing_row_means():
+    # Unpaired, the rows overlap (means 0.75 vs 0.7 with spreads 0.25); paired, the augmented
+    # model wins by 0.05 on every seed: d = (0.05, 0.05, 0.05), sd 0 -> beats.  A gain smaller
+    # than its own spread on the flipped column: d = (0.25, -0.25, 0.25), mean 1/12, sd
+    # sqrt(((1/6)^2 * 2 + (1/3)^2) / 2) = sqrt(1/12) ~ 0.289 -> no difference.
+    table = three_seed_table(control_clean=(0.45, 0.7, 0.95), control_flipped=(0.5, 0.75, 0.5),
+                             augmented_clean=(0.5, 0.75, 1.0), augmented_flipped=(0.75, 0.5, 0.75))
+    result = compare_with_control(table, "control")
+    assert result.loc["clean", "mean"] == pytest.approx(0.05)
+    assert result.loc["clean", "sd"] == pytest.approx(0.0, abs=1e-12)
+    assert result.loc["clean", "verdict"] == BEATS
+    assert result.loc["flipped", "mean"] == pytest.approx(1 / 12)
+    assert result.loc["flipped", "sd"] == pytest.approx(math.sqrt(1 / 12))
+    assert result.loc["flipped", "verdict"] == NO_DIFFERENCE
+    # the other way round the clean gain is a loss
+    reverse = compare_with_control(table, "AlexNet_augmented", treatment="control")
+    assert reverse.loc["clean", "verdict"] == WORSE
+    assert reverse.loc["flipped", "verdict"] == NO_DIFFERENCE
+
+
+@pytest.mark.parametrize("rows, control, treatment, match", [
+    ({"AlexNet_augmented": 2, "control": 2}, "missing", "AlexNet_augmented", "control='missing' is not a row"),
+    ({"AlexNet_augmented": 2, "control": 2}, "control", "missing", "treatment='missing' is not a row"),
+    ({"AlexNet_augmented": 2, "control": 2}, "control", "control", "both 'control'"),
+    ({"AlexNet_augmented": 1, "control": 1}, "control", "AlexNet_augmented", "at least 2"),
+    ({"AlexNet_augmented": 3, "control": 2}, "control", "AlexNet_augmented", "same number"),
+])
+def test_compare_with_control_bad_input(rows, control, treatment, match):
+    table = table1_from_curves({name: [curve((1.0, 0.5, 0.0))] * n for name, n in rows.items()},
+                               fraction=0.01)
+    with pytest.raises(ValueError, match=match):
+        compare_with_control(table, control, treatment)
+
+
+def test_compare_with_control_needs_the_runs():
+    with pytest.raises(ValueError, match="no per-seed runs"):
+        compare_with_control(pd.DataFrame(), "control")

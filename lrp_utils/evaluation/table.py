@@ -1,5 +1,8 @@
 """Table 1 of the paper (section 4.3): test accuracy before and after flipping 0.5 % of the bins,
-for the original AlexNet and the one fine-tuned on relevance-augmented data."""
+for the original AlexNet and the one fine-tuned on relevance-augmented data -- and the two
+controls that make the comparison fair (:data:`TABLE1_ROWS`) with the paired per-seed comparison
+that says whether the augmentation beats a control beyond the seed spread
+(:func:`compare_with_control`)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,16 @@ from torch import nn
 from lrp_utils.evaluation._checks import check_fraction, check_input, check_labels
 from lrp_utils.evaluation.pixel_flipping import FlippingCurve, check_baseline, pixel_flipping
 from lrp_utils.evaluation.relevance import ExplainFn, explain_batched, resolve_explainer
+
+#: Table 1's rows: the trained AlexNet; fine-tuned on the clean training set (more training, no
+#: augmentation); fine-tuned on the training set with random bins replaced by their Moore mean
+#: (augmentation without relevance); fine-tuned on the relevance-augmented set (the paper's).
+ORIGINAL, FINETUNED, RANDOM_AUGMENTED, AUGMENTED = (
+    "AlexNet", "AlexNet_finetuned", "AlexNet_random_augmented", "AlexNet_augmented")
+TABLE1_ROWS = (ORIGINAL, FINETUNED, RANDOM_AUGMENTED, AUGMENTED)
+
+#: The verdicts of :func:`spread_verdict`.
+BEATS, NO_DIFFERENCE, WORSE = "beats", "no difference beyond the spread", "worse"
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -127,3 +140,71 @@ def table1(models: Mapping[str, nn.Module | Sequence[nn.Module]], x_test: torch.
     curves = flip_each_model(models, x_test, y_test, [0.0, fraction], composite, baseline,
                              batch_size, explain_fn, progress)
     return table1_from_curves(curves, fraction)
+
+
+def spread_verdict(mean: float, sd: float) -> str:
+    """:data:`BEATS` if ``mean - sd > 0``, :data:`WORSE` if ``mean + sd < 0``, otherwise
+    (``|mean| <= sd``) :data:`NO_DIFFERENCE`; ``mean`` and ``sd`` of paired differences."""
+    if math.isnan(mean) or math.isnan(sd) or sd < 0:
+        raise ValueError(f"mean and sd must be numbers and sd >= 0, got mean={mean!r}, sd={sd!r}; "
+                         f"the spread needs at least two seeds")
+    if mean - sd > 0:
+        return BEATS
+    if mean + sd < 0:
+        return WORSE
+    return NO_DIFFERENCE
+
+
+def compare_with_control(table: pd.DataFrame, control: str,
+                         treatment: str = AUGMENTED) -> pd.DataFrame:
+    """Does ``treatment`` beat ``control`` beyond the seed spread?  Paired per seed, both columns.
+
+    ``table`` comes from :func:`table1_from_curves` (or :func:`table1`): its ``attrs["runs"]``
+    hold each model's accuracy per seed, in the order of the profile's seeds, and position ``s``
+    of every row starts from the same base model (seed ``s``).  For each column (``clean``:
+    nothing flipped; ``flipped``: the table's fraction flipped) and each of the ``S`` seeds,
+
+    .. math::  d_s = \\text{acc}(\\text{treatment}, s) - \\text{acc}(\\text{control}, s),
+               \\qquad \\bar d = \\frac1S \\sum_s d_s,
+               \\qquad \\text{sd}(d) = \\sqrt{\\frac{1}{S-1} \\sum_s (d_s - \\bar d)^2},
+
+    and the verdict (:func:`spread_verdict`) is "beats" iff :math:`\\bar d - \\text{sd}(d) > 0`,
+    "worse" iff :math:`\\bar d + \\text{sd}(d) < 0`, otherwise "no difference beyond the
+    spread".  Pairing removes what the seeds share (the base model, the test items); the rule
+    is a reading aid, not a significance test (:math:`\\bar d > \\text{sd}` is a paired
+    t statistic above :math:`\\sqrt S`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``"clean"`` and ``"flipped"``, with columns ``n_seeds``, ``mean`` and ``sd``
+        (of the differences, as fractions), ``verdict`` and ``differences`` (the tuple of
+        ``d_s``).  ``attrs`` name the ``treatment`` and the ``control``.
+    """
+    runs = table.attrs.get("runs")
+    if not runs:
+        raise ValueError("table has no per-seed runs in table.attrs['runs']; build it with "
+                         "table1_from_curves or table1")
+    per_row = {}
+    for run in runs:
+        per_row.setdefault(run["model"], []).append(run)
+    for argument, name in (("treatment", treatment), ("control", control)):
+        if name not in per_row:
+            raise ValueError(f"{argument}={name!r} is not a row of the table; its rows are "
+                             f"{', '.join(map(repr, per_row))}")
+    if treatment == control:
+        raise ValueError(f"treatment and control are both {treatment!r}; compare two rows")
+    treated, controls = per_row[treatment], per_row[control]
+    if len(treated) != len(controls) or len(treated) < 2:
+        raise ValueError(f"the paired comparison needs the same number (at least 2) of seeds in "
+                         f"both rows; {treatment!r} has {len(treated)}, {control!r} "
+                         f"{len(controls)}: run the experiment with two or more seeds")
+    rows = {}
+    for column in ("clean", "flipped"):
+        differences = tuple(t[column] - c[column] for t, c in zip(treated, controls))
+        mean, sd = _mean_std(list(differences))
+        rows[column] = {"n_seeds": len(differences), "mean": mean, "sd": sd,
+                        "verdict": spread_verdict(mean, sd), "differences": differences}
+    result = pd.DataFrame.from_dict(rows, orient="index")
+    result.attrs.update(treatment=treatment, control=control)
+    return result
