@@ -197,3 +197,55 @@ def plot_training_history(axes: Sequence[Axes], history: Sequence[Mapping], titl
     if title:
         axes[0].figure.suptitle(title)
     return axes
+
+
+def plot_faithfulness_curves(axes: Sequence[Axes], curves: Mapping[str, Mapping[str, object]],
+                             chance: float | None = None):
+    """Most relevant first (solid) and least relevant first (dashed): the mean probability of the
+    true class against the percentage of bins flipped, one panel per baseline, one colour per
+    method (chapter 6).
+
+    ``curves`` maps a method to ``{baseline label: FaithfulnessCurves}``
+    (:func:`lrp_utils.evaluation.faithfulness.faithfulness_grid`); ``axes`` has one entry per
+    baseline, in the order of the first method's baselines.  The legend sits beside the last panel.
+    """
+    if not curves:
+        raise ValueError("curves is empty; pass {method: {baseline: FaithfulnessCurves}}")
+    baselines = list(next(iter(curves.values())))
+    axes = list(np.ravel(axes))
+    if len(axes) != len(baselines):
+        raise ValueError(f"pass one axis per baseline: {len(baselines)} baselines "
+                         f"({', '.join(baselines)}), {len(axes)} axes")
+    colours = plt.get_cmap("tab10")
+    for ax, baseline in zip(axes, baselines):
+        for i, (method, per_baseline) in enumerate(curves.items()):
+            curve = per_baseline[baseline]
+            percent = 100 * np.asarray(curve.fractions)
+            ax.plot(percent, curve.morf.mean(axis=0), color=colours(i % 10), label=method)
+            ax.plot(percent, curve.lerf.mean(axis=0), color=colours(i % 10), linestyle="--")
+        if chance is not None:
+            ax.axhline(chance, color="grey", linestyle=":", linewidth=1)
+        ax.set(xlabel="bins flipped (%)", title=f"baseline: {baseline}", ylim=(-0.02, 1.02))
+    axes[0].set_ylabel("mean p(true class)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles += [plt.Line2D([], [], color="black"), plt.Line2D([], [], color="black", linestyle="--")]
+    labels += ["most relevant first", "least relevant first"]
+    axes[-1].legend(handles, labels, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return axes
+
+
+def plot_method_gallery(axes: Sequence[Axes], spectrogram, relevances: Mapping[str, object],
+                        kind: str = "becker", quantile: float = 0.999):
+    """One recording under every method: the spectrogram in the first axis, then one heatmap per
+    method (:func:`plot_relevance`, each on its own symmetric scale up to the ``quantile`` of its
+    |relevance|, titled with the method's name); axes left over are switched off."""
+    axes = list(np.ravel(axes))
+    if len(axes) < 1 + len(relevances):
+        raise ValueError(f"pass at least {1 + len(relevances)} axes (the spectrogram and "
+                         f"{len(relevances)} methods), got {len(axes)}")
+    plot_spectrogram(axes[0], spectrogram, kind, title="spectrogram", colorbar=False)
+    for ax, (method, relevance) in zip(axes[1:], relevances.items()):
+        plot_relevance(ax, relevance, kind, title=method, colorbar=False, quantile=quantile)
+    for ax in axes[1 + len(relevances):]:
+        ax.axis("off")
+    return axes

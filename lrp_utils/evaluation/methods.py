@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 import torch
+from captum.attr import InputXGradient, IntegratedGradients, NoiseTunnel, Occlusion, Saliency
 from torch import nn
 
 from lrp_utils.evaluation._checks import check_batch_size, check_input, check_labels
@@ -133,16 +134,12 @@ def _lrp(model: nn.Module, x: torch.Tensor, y: torch.Tensor, composite: Composit
 def _saliency(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     r"""Saliency (Simonyan et al. 2014): :math:`R_i = |\partial f_y / \partial x_i|` (Captum
     ``Saliency``, ``abs=True``)."""
-    from captum.attr import Saliency
-
     return Saliency(model).attribute(x.requires_grad_(), target=y, abs=True)
 
 
 def _input_x_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     r"""Gradient × input (Shrikumar et al. 2016): :math:`R_i = x_i \, \partial f_y / \partial x_i`
     (Captum ``InputXGradient``); equals LRP-0 for a bias-free ReLU network."""
-    from captum.attr import InputXGradient
-
     return InputXGradient(model).attribute(x.requires_grad_(), target=y)
 
 
@@ -157,8 +154,6 @@ def _integrated_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, st
     default; its weights sum to 1, so completeness, :math:`\sum_i R_i \approx f_y(x) - f_y(\bar x)`,
     is exact for a linear model -- Captum's ``"riemann_trapezoid"`` weights sum to ``1 - 1/steps``).
     """
-    from captum.attr import IntegratedGradients
-
     return IntegratedGradients(model).attribute(
         x.requires_grad_(), baselines=baseline, target=y, n_steps=steps, method="gausslegendre",
         internal_batch_size=x.shape[0])
@@ -174,8 +169,6 @@ def _occlusion(model: nn.Module, x: torch.Tensor, y: torch.Tensor, window: int,
 
     (Captum ``Occlusion``, stride = window; patches at the far edges are cut off by the border).
     """
-    from captum.attr import Occlusion
-
     shape = tuple(x.shape[1:-2]) + (window, window)
     return Occlusion(model).attribute(x, sliding_window_shapes=shape, strides=shape,
                                       baselines=baseline, target=y)
@@ -194,8 +187,6 @@ def _smoothgrad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, samples: int
     ``Saliency``). The noise is drawn from torch's generator seeded with ``seed`` once per batch
     (the global generator's state is restored afterwards).
     """
-    from captum.attr import NoiseTunnel, Saliency
-
     tunnel = NoiseTunnel(Saliency(model))
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
 
 import pandas as pd
 import torch
@@ -65,19 +67,12 @@ class FlippingCurve:
     n_samples: int
 
     def auc(self, normalize: bool = True) -> float:
-        """Area under the accuracy curve, by the trapezoidal rule over :attr:`fractions`.
-
-        ``AUC = sum_i (p_{i+1} - p_i) (acc_i + acc_{i+1}) / 2``.  With ``normalize=True`` (default)
-        it is divided by ``p_max - p_min``: the mean accuracy over the flipped range, in [0, 1]
-        and comparable between fraction grids.  Lower means the order destroys the decision
+        """Area under the accuracy curve, by the trapezoidal rule over :attr:`fractions`
+        (:func:`curve_area`): normalised (default), the mean accuracy over the flipped range, in
+        [0, 1] and comparable between fraction grids.  Lower means the order destroys the decision
         faster.  A curve with a single fraction returns that accuracy (normalised) or 0.
         """
-        f, a = self.fractions, self.accuracy
-        area = sum((f[i + 1] - f[i]) * (a[i] + a[i + 1]) / 2 for i in range(len(f) - 1))
-        if not normalize:
-            return float(area)
-        span = f[-1] - f[0]
-        return float(area / span) if span > 0 else float(a[0])
+        return float(curve_area(self.fractions, self.accuracy, normalize))
 
     def first_below(self, threshold: float) -> float | None:
         """The smallest fraction at which accuracy is strictly below ``threshold``; ``None`` if never."""
@@ -92,6 +87,29 @@ class FlippingCurve:
             "fraction": self.fractions, "n_flipped": self.n_flipped, "accuracy": self.accuracy,
             "mean_logit": self.mean_logit, "order": self.order, "baseline": str(self.baseline),
         })
+
+
+def curve_area(fractions: Sequence[float], values, normalize: bool = True) -> np.ndarray:
+    """Area under curves sampled at ``fractions``, by the trapezoidal rule,
+
+    .. math:: A = \\sum_i (p_{i+1} - p_i) \\frac{v_i + v_{i+1}}{2},
+              \\qquad \\bar A = \\frac{A}{p_{\\max} - p_{\\min}} \\; (\\text{normalize}),
+
+    over the last axis of ``values`` (one value per fraction; any leading axes, e.g. one curve per
+    sample).  Normalised, it is the curve's mean over the range, comparable between fraction grids;
+    with a single fraction it is that value (normalised) or 0.  Returns a float64 array (0-d for
+    one curve).
+    """
+    p = np.asarray(fractions, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if p.ndim != 1 or v.ndim < 1 or v.shape[-1] != p.size or p.size == 0:
+        raise ValueError(f"values must hold one value per fraction along its last axis: "
+                         f"{p.size} fractions, values of shape {v.shape}")
+    area = ((p[1:] - p[:-1]) * (v[..., 1:] + v[..., :-1]) / 2).sum(axis=-1)
+    if not normalize:
+        return area
+    span = p[-1] - p[0]
+    return area / span if span > 0 else v[..., 0]
 
 
 def check_baseline(baseline: float | str) -> float | str:
