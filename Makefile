@@ -1,6 +1,7 @@
 # speech-lrp: the two-command promise.
 #   make test   -> creates .venv, installs everything, builds the smoke book, runs the whole test suite
 #   make book   -> creates .venv, installs everything, builds the book into _build/html
+#   make pdf    -> the same book, also as one PDF: _build/speech-lrp.pdf (printed by Chromium, offline)
 # For everyday development: make unit -> the unit tests alone (no book, no notebooks, no browser).
 # Variables: PYTHON (interpreter used to create the venv), PROFILE (smoke | cpu | paper).
 
@@ -11,7 +12,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: all install test unit book benchmark chromium data clean distclean
+.PHONY: all install test unit book pdf benchmark tools data clean distclean
 
 all: test
 
@@ -33,28 +34,32 @@ install: $(STAMP)
 # models this build trains, so a GPU here must not change the checked numbers.
 TEST_BOOK := _build/test
 
-# The smoke book, then one pytest session over tests/: the unit tests, the nbval references (the
-# nbval flags are in pyproject.toml's addopts, so a plain `pytest` does the same) and the book in
-# headless Chromium.
-test: $(STAMP) chromium
-	$(PY) book/build.py --profile smoke --device cpu --output $(TEST_BOOK)
-	SPEECH_LRP_BOOK_HTML=$(TEST_BOOK)/html $(PY) -m pytest tests
+# The smoke book and its PDF (where Chromium is installed), then one pytest session over tests/: the unit tests, the nbval
+# references (the nbval flags are in pyproject.toml's addopts, so a plain `pytest` does the same),
+# the book in headless Chromium and the PDF read back by poppler.
+test: $(STAMP) tools
+	$(PY) book/build.py --profile smoke --device cpu --output $(TEST_BOOK) $$(command -v chromium >/dev/null && echo --pdf)
+	SPEECH_LRP_BOOK_HTML=$(TEST_BOOK)/html SPEECH_LRP_BOOK_PDF=$(TEST_BOOK)/speech-lrp.pdf $(PY) -m pytest tests
 
 # The unit tests alone: no book build, no nbval references, no browser.
 unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/nbval --ignore=tests/test_book_browser.py
 
-# Debian's Chromium for the rendered-book check, where apt-get is available (as on CI).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian's Chromium (the rendered-book check, printing the PDF) and poppler-utils (reading the PDF
+# back), where apt-get is available (as on CI).
+tools:
+	@{ command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	  else \
-	    echo "note: Chromium is not installed and cannot be installed here; the browser check will be skipped (install the 'chromium' package to enable it)"; \
+	    echo "note: Chromium or poppler-utils is missing and cannot be installed here; the PDF cannot be printed and the browser and PDF checks will be skipped (install the 'chromium' and 'poppler-utils' packages)"; \
 	  fi; }
 
 book: $(STAMP)
 	$(PY) book/build.py --profile $(PROFILE)
+
+pdf: $(STAMP) tools
+	$(PY) book/build.py --profile $(PROFILE) --pdf
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/lrp_speed.py

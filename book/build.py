@@ -1,15 +1,18 @@
 """Build the book: execute every notebook with papermill for one profile, then run Jupyter Book.
 
     python book/build.py [--profile cpu] [--device auto] [--data-dir PATH] [--only 01,03]
-                         [--output _build] [--no-html]
+                         [--output _build] [--no-html] [--pdf]
 
 The book's sources (``_config.yml``, ``_toc.yml``, ``book/*.md``, the bibliography) are staged in
 ``OUTPUT/source/``; the executed notebooks are written there, to ``book/executed/`` (atomically:
 a failed notebook stops the build with its error and leaves no half-written chapter). Its
 ``run.md`` records the profile, corpus, device, commit and the time each notebook took, and is
 included on the book's first page. Jupyter Book 1 then builds ``OUTPUT/html`` from the staged
-copy with execution off and warnings as errors. ``make book PROFILE=...`` calls this script with
-the default output (``_build/html``); ``make test`` builds the smoke book into ``_build/test``.
+copy with execution off and warnings as errors. With ``--pdf`` the same staged book is also built
+as one page (Jupyter Book's ``singlehtml`` builder) and printed to ``OUTPUT/speech-lrp.pdf`` by
+Debian's headless Chromium: offline, no LaTeX. ``make book PROFILE=...`` calls this script with the
+default output (``_build/html``), ``make pdf`` with ``--pdf``; ``make test`` builds the smoke book
+and its PDF into ``_build/test``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,9 +53,24 @@ def stage_sources(stage: Path) -> Path:
     for name in SOURCES:
         (stage / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, stage / name)
+    repository_buttons(stage / "_config.yml")
     executed = stage / "book" / "executed"
     executed.mkdir(parents=True, exist_ok=True)
     return executed
+
+
+def repository_buttons(config_path: Path) -> bool:
+    """Turn on the repository and issue buttons in the (staged) ``_config.yml`` when it names a
+    repository (``repository.url``); return whether it does. Without an address they stay off."""
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    if not (config.get("repository") or {}).get("url"):
+        return False
+    config.setdefault("html", {}).update(use_repository_button=True, use_issues_button=True)
+    with atomic_write(config_path, "w") as handle:
+        yaml.safe_dump(config, handle, sort_keys=False, allow_unicode=True)
+    return True
 
 
 def execute(notebook: Path, parameters: dict, executed: Path) -> float:
@@ -97,18 +116,45 @@ def write_run_record(executed: Path, profile: str, device: str, data_dir: str | 
         handle.write("\n".join(lines) + "\n")
 
 
-def build_html(stage: Path, output: Path) -> Path:
-    """Jupyter Book 1 over the staged sources into ``output/html``; warnings are errors."""
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    # jupyter-book writes to PATH_OUTPUT/_build/html; build beside and move into place
+def jupyter_book(stage: Path, output: Path, builder: str) -> Path:
+    """Jupyter Book 1 over the staged sources with ``builder`` (warnings are errors); returns the
+    built folder (jupyter-book writes to ``PATH_OUTPUT/_build/<builder>``)."""
     work = output / "jupyter-book"
-    command = [str(jupyter_book), "build", str(stage), "--path-output", str(work), "-W", "--keep-going"]
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--builder", builder,
+               "--path-output", str(work), "-W", "--keep-going"]
     subprocess.run(command, check=True)
+    return work / "_build" / builder
+
+
+def build_html(stage: Path, output: Path) -> Path:
+    """The HTML book, moved into ``output/html``."""
+    built = jupyter_book(stage, output, "html")
     html = output / "html"
     if html.exists():
         shutil.rmtree(html)
-    os.replace(work / "_build" / "html", html)
+    os.replace(built, html)
     return html
+
+
+def build_pdf(stage: Path, output: Path) -> Path:
+    """The whole book as one PDF, ``output/speech-lrp.pdf``: the single-page HTML build printed by
+    headless Chromium (``make`` installs Debian's where apt-get is available), written atomically."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("--pdf needs Chromium to print the book: install Debian's 'chromium' package "
+                         "(make pdf does where apt-get is available)")
+    page = jupyter_book(stage, output, "singlehtml") / "index.html"
+    pdf, partial = output / "speech-lrp.pdf", output / ".speech-lrp.partial.pdf"
+    with tempfile.TemporaryDirectory() as profile_dir:
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update",
+                        f"--user-data-dir={profile_dir}", "--no-pdf-header-footer",
+                        "--virtual-time-budget=30000", f"--print-to-pdf={partial}", page.as_uri()],
+                       check=True, timeout=900, capture_output=True)
+    if not partial.is_file() or partial.stat().st_size == 0:
+        raise SystemExit(f"Chromium printed no PDF from {page}")
+    os.replace(partial, pdf)
+    return pdf
 
 
 def main() -> None:
@@ -119,6 +165,7 @@ def main() -> None:
     parser.add_argument("--only", default=None, help="comma-separated notebook prefixes, e.g. 01,03")
     parser.add_argument("--output", default=str(REPO / "_build"), help="where source/ and html/ go (default: _build)")
     parser.add_argument("--no-html", action="store_true", help="execute the notebooks only")
+    parser.add_argument("--pdf", action="store_true", help="also print the book to OUTPUT/speech-lrp.pdf (needs Chromium)")
     args = parser.parse_args()
 
     from lrp_utils.profiles import get_profile
@@ -136,6 +183,8 @@ def main() -> None:
     write_run_record(executed, args.profile, args.device, args.data_dir, timings)
     if not args.no_html:
         print(f"book: {build_html(stage, output) / 'index.html'}")
+    if args.pdf:
+        print(f"pdf: {build_pdf(stage, output)}")
 
 
 if __name__ == "__main__":
