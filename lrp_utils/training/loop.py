@@ -11,10 +11,15 @@ shuffling uses its own generator seeded the same way, ``num_workers=0``, and tor
 deterministic algorithms are on -- so the same configuration on the same machine gives identical
 weights, and an interrupted run resumed from its checkpoint ends with exactly the weights of an
 uninterrupted one.
+
+Under torchrun (a process group, :mod:`lrp_utils.training.distributed`) the same function trains
+data-parallel: the profile's batch size stays the global batch, split over the processes; rank 0
+alone writes.  See :func:`train`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +27,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
 from lrp_utils import devices
@@ -34,6 +39,7 @@ from lrp_utils.seeding import (capture_rng_state, derive_seed, deterministic_alg
 from lrp_utils.training.checkpoint import (CHECKPOINT_FORMAT, CheckpointError, check_compatible,
                                            checkpoint_lock, history_path, load_checkpoint,
                                            model_from_checkpoint)
+from lrp_utils.training import distributed
 from lrp_utils.training.config import TrainConfig
 
 #: Keyword of the class count per architecture.
@@ -94,31 +100,45 @@ def infer_num_classes(dataset: Dataset) -> int:
 
 def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 64,
              device: str | torch.device | None = None, mixed_precision: bool = False,
-             progress: bool = False, desc: str = "evaluate") -> dict[str, float]:
+             progress: bool = False, desc: str = "evaluate", sharded: bool = False) -> dict[str, float]:
     """Mean cross-entropy ``loss`` and ``accuracy`` of ``model`` on ``dataset`` (and ``n``).
 
     Runs in eval mode (dropout off, BatchNorm running statistics) on ``device`` (default: the
     model's) and restores the model's previous mode.
+
+    ``sharded=True`` (under torchrun; every rank must call it): each rank evaluates its run of
+    whole batches (:func:`~lrp_utils.training.distributed.batch_shard`) and every rank returns
+    the metrics of the whole dataset -- the same numbers, bit for bit, as one process computes
+    (the same batches, and their sums added in the same order).
     """
     device = next(model.parameters()).device if device is None else devices.resolve_device(device)
     return _evaluate(model, dataset, batch_size, device, devices.amp_enabled(device, mixed_precision),
-                     devices.use_channels_last(device), progress, desc)
+                     devices.use_channels_last(device), progress, desc, sharded)
 
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
-              amp: bool, channels_last: bool, progress: bool, desc: str) -> dict[str, float]:
+              amp: bool, channels_last: bool, progress: bool, desc: str,
+              sharded: bool = False) -> dict[str, float]:
     """:func:`evaluate` on an already resolved ``device``."""
+    if sharded:
+        dataset = Subset(dataset, distributed.batch_shard(len(dataset), batch_size))
+    sums = []  # (loss sum, correct, count) per batch
     with eval_mode(model):
-        loss_sum, correct, count = 0.0, 0, 0
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
         for x, y in tqdm(loader, desc=desc, leave=False, disable=not progress):
             x, y = _to_device(x, device, channels_last), y.to(device)
             with devices.autocast(device, amp):
                 logits = model(x)
-            loss_sum += float(nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
-            correct += int((logits.argmax(1) == y).sum())
-            count += len(y)
+            sums.append((float(nn.functional.cross_entropy(logits.float(), y, reduction="sum")),
+                         int((logits.argmax(1) == y).sum()), len(y)))
+    if sharded:  # the ranks' batches, in the original order
+        sums = [batch for shard in distributed.gather_objects(sums) for batch in shard]
+    loss_sum, correct, count = 0.0, 0, 0
+    for batch_loss, batch_correct, batch_count in sums:
+        loss_sum += batch_loss
+        correct += batch_correct
+        count += batch_count
     if count == 0:
         raise ValueError(f"evaluate: the dataset is empty ({desc})")
     return {"loss": loss_sum / count, "accuracy": correct / count, "n": count}
@@ -160,16 +180,44 @@ def train(config: TrainConfig, datasets: Mapping[str, Dataset] | Callable[[], Ma
         Stop (without finishing) once this many epochs are done -- for tests and time slicing;
         the next call resumes.
     on_epoch_end:
-        Called as ``on_epoch_end(epoch, record)`` after each epoch's checkpoint is written.
+        Called as ``on_epoch_end(epoch, record)`` after each epoch's checkpoint is written (on
+        every rank when distributed).
     progress:
-        Show a tqdm bar per epoch.
+        Show a tqdm bar per epoch (rank 0 only when distributed).
+
+    Distributed (a process group of ``W`` processes is running, see
+    :mod:`lrp_utils.training.distributed`; every rank calls :func:`train` with the same
+    arguments): ``DistributedDataParallel`` on each rank's device.  ``config.batch_size`` stays
+    the *global* batch: each optimiser step averages the gradients of ``B`` items, ``B / W`` per
+    rank (:class:`~lrp_utils.training.distributed.EpochShardSampler`: the single process's
+    epoch order, whole global batches only), so the learning rate needs no change.  Rank 0 alone
+    holds the lock, reads the checkpoint (the others get its content, or its error) and writes
+    checkpoint and history; validation and test sets are split over the ranks and give the
+    single process's metrics for the same weights.  The weights are not bit-for-bit those of one
+    process: the gradient all-reduce adds in another order, each rank draws its own dropout
+    masks, and BatchNorm normalises each rank's share of the batch.  Resuming works with any
+    world size.  A ``ValueError`` when ``W`` does not divide the batch size, when the training
+    split holds fewer items than the world or than one global batch, or when a model with
+    BatchNorm would see one item per rank.
     """
     if not callable(datasets):
         _check_datasets(datasets)
     checkpoint_path = Path(checkpoint_path)
-    with checkpoint_lock(checkpoint_path):
+    # Only rank 0 locks: the other ranks follow it (a second lock holder would wait forever for
+    # a rank 0 that waits for it in a collective).
+    lock = checkpoint_lock(checkpoint_path) if distributed.is_main_process() else contextlib.nullcontext()
+    with lock:
         return _train_locked(config, datasets, checkpoint_path, init_from, stop_after_epochs,
                              on_epoch_end, progress)
+
+
+def _read_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any] | None:
+    """The checked content of ``path``, or ``None`` when it does not exist."""
+    if not path.exists():
+        return None
+    payload = load_checkpoint(path)
+    check_compatible(payload, config, path)
+    return payload
 
 
 def _train_locked(config: TrainConfig,
@@ -179,18 +227,18 @@ def _train_locked(config: TrainConfig,
                   progress: bool) -> TrainResult:
     """:func:`train`, with the checkpoint's lock held: the one place that reads the checkpoint
     and resolves the device."""
-    device = devices.resolve_device(config.device)
-    payload = None
-    if checkpoint_path.exists():
-        payload = load_checkpoint(checkpoint_path)
-        check_compatible(payload, config, checkpoint_path)
-        if payload["completed"]:
-            return load_trained(config, checkpoint_path, payload, device)
+    device = distributed.rank_device(devices.resolve_device(config.device))
+    payload = distributed.run_on_main(_read_checkpoint, checkpoint_path, config)
+    if payload is not None and payload["completed"]:
+        return load_trained(config, checkpoint_path, payload, device)
     if callable(datasets):
-        datasets = datasets()
+        datasets = distributed.main_first(datasets)  # rank 0 fills the feature cache first
         _check_datasets(datasets)
     amp = devices.amp_enabled(device, config.mixed_precision)
     channels_last = devices.use_channels_last(device)
+    world = distributed.get_world_size()
+    main = distributed.is_main_process()
+    progress = progress and main
 
     with devices.torch_threads(config.num_threads), deterministic_algorithms():
         num_classes = config.num_classes or infer_num_classes(datasets["train"])
@@ -223,28 +271,30 @@ def _train_locked(config: TrainConfig,
         if len(train_set) == 1:
             raise ValueError("train: the 'train' dataset holds a single sample; batch statistics need "
                              "at least two (check the corpus, its limits and windows)")
+        if world > 1:
+            _check_rank_batch(model, config.batch_size, world)
         drop_last = len(train_set) % config.batch_size == 1
+        train_model = distributed.wrap_model(model, device)
         for epoch in range(start_epoch, config.epochs):
             if stop_after_epochs is not None and epoch >= stop_after_epochs:
                 break
             started = time.perf_counter()
-            seed_everything(derive_seed(config.seed, "epoch", epoch))
-            loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True,
-                                num_workers=0, drop_last=drop_last,
-                                generator=make_generator(derive_seed(config.seed, "shuffle", epoch)))
-            train_metrics = train_epoch(model, loader, optimizer, scaler, device, amp,
+            seed_everything(distributed.epoch_seed(config.seed, epoch))
+            loader = _epoch_loader(train_set, config, epoch, drop_last)
+            train_metrics = train_epoch(train_model, loader, optimizer, scaler, device, amp,
                                          channels_last, progress,
                                          f"{config.architecture} epoch {epoch + 1}/{config.epochs}")
             val_metrics = _evaluate(model, datasets["validation"], config.batch_size, device,
-                                    amp, channels_last, progress, "validation")
+                                    amp, channels_last, progress, "validation", world > 1)
             seconds += time.perf_counter() - started
             record = {"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics,
                       "seconds": time.perf_counter() - started}
             history.append(record)
             if _better(val_metrics, best_metrics):
                 best_state, best_epoch, best_metrics = _state_copy(model), epoch, val_metrics
-            _write(checkpoint_path, config, model_kwargs, epoch + 1, model, best_state,
-                   best_epoch, history, seconds, optimizer, scaler, completed=False)
+            if main:
+                _write(checkpoint_path, config, model_kwargs, epoch + 1, model, best_state,
+                       best_epoch, history, seconds, optimizer, scaler, completed=False)
             if on_epoch_end is not None:
                 on_epoch_end(epoch + 1, record)
 
@@ -255,14 +305,41 @@ def _train_locked(config: TrainConfig,
             test_metrics = None
             if "test" in datasets:
                 test_metrics = _evaluate(model, datasets["test"], config.batch_size, device,
-                                         amp, channels_last, progress, "test")
-            _write(checkpoint_path, config, model_kwargs, config.epochs, model, None, best_epoch,
-                   history, seconds, None, None, completed=True, test_metrics=test_metrics)
+                                         amp, channels_last, progress, "test", world > 1)
+            if main:
+                _write(checkpoint_path, config, model_kwargs, config.epochs, model, None,
+                       best_epoch, history, seconds, None, None, completed=True,
+                       test_metrics=test_metrics)
         else:
             test_metrics = None
+    distributed.barrier()  # every rank returns once rank 0's checkpoint is on disk
     model.eval()
     return TrainResult(model, config, checkpoint_path, history, best_epoch, done, seconds,
                        test_metrics, last_state)
+
+
+def _epoch_loader(train_set: Dataset, config: TrainConfig, epoch: int,
+                  drop_last: bool) -> DataLoader:
+    """The batches of ``epoch``: in one process the whole split shuffled by a generator seeded
+    from ``(seed, epoch)`` (a last batch of one item dropped); distributed, this rank's
+    ``B / W`` items of each of the same order's whole global batches."""
+    if not distributed.is_distributed():
+        return DataLoader(train_set, batch_size=config.batch_size, shuffle=True, num_workers=0,
+                          drop_last=drop_last,
+                          generator=make_generator(derive_seed(config.seed, "shuffle", epoch)))
+    sampler = distributed.EpochShardSampler(train_set, config.batch_size, config.seed)
+    sampler.set_epoch(epoch)
+    return DataLoader(train_set, batch_size=sampler.rank_batch_size, sampler=sampler,
+                      num_workers=0)
+
+
+def _check_rank_batch(model: nn.Module, batch_size: int, world: int) -> None:
+    """The global batch must split over ``world`` ranks, and BatchNorm needs two items per rank."""
+    per_rank = distributed.rank_batch_size(batch_size, world)
+    if per_rank == 1 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise ValueError(f"train: a global batch of {batch_size} over {world} processes leaves one "
+                         f"item per process, and the model's BatchNorm needs at least two; use a "
+                         f"batch size of at least {2 * world} or fewer processes")
 
 
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
@@ -272,7 +349,8 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
     """One pass over ``loader``: cross-entropy, backward, optimiser step per batch.
 
     Returns the epoch's mean training ``loss``, ``accuracy`` (in train mode, i.e. with dropout)
-    and sample count ``n``.  A non-finite loss raises FloatingPointError.
+    and sample count ``n`` -- distributed (``model`` in DDP, each rank with its own ``loader``),
+    over the items of all ranks.  A non-finite loss raises FloatingPointError.
     """
     model.train()
     loss_sum, correct, count = 0.0, 0, 0
@@ -293,6 +371,9 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
         correct += int((logits.argmax(1) == y).sum())
         count += len(y)
         bar.set_postfix(loss=f"{loss_sum / count:.4f}", acc=f"{correct / count:.3f}")
+    if distributed.is_distributed():
+        ranks = distributed.gather_objects((loss_sum, correct, count))
+        loss_sum, correct, count = (sum(values) for values in zip(*ranks))
     return {"loss": loss_sum / count, "accuracy": correct / count, "n": count}
 
 
@@ -319,7 +400,8 @@ def _load_initial_weights(model: nn.Module, init_from: str | Path | dict[str, An
 def _write(path: Path, config: TrainConfig, model_kwargs: dict[str, Any], epoch: int,
            model: nn.Module, best_state, best_epoch: int, history, seconds: float, optimizer,
            scaler, completed: bool, test_metrics: dict[str, float] | None = None) -> None:
-    """Write the checkpoint (atomically) and its history JSON."""
+    """Write the checkpoint (atomically) and its history JSON (rank 0 only when distributed;
+    both record ``world_size``, the processes of the run that wrote them)."""
     payload: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "architecture": config.architecture,
@@ -335,6 +417,7 @@ def _write(path: Path, config: TrainConfig, model_kwargs: dict[str, Any], epoch:
         "train_seconds": seconds,
         "test_metrics": test_metrics,
         "torch_version": str(torch.__version__),
+        "world_size": distributed.get_world_size(),
     }
     if not completed:
         payload.update(best_state=best_state, optimizer_state=optimizer.state_dict(),
@@ -344,6 +427,7 @@ def _write(path: Path, config: TrainConfig, model_kwargs: dict[str, Any], epoch:
         "config": config.to_dict(), "fingerprint": config.fingerprint(), "completed": completed,
         "best_epoch": best_epoch + 1, "history": history, "train_seconds": seconds,
         "test": test_metrics, "checkpoint": path.name,
+        "world_size": distributed.get_world_size(),
     })
 
 
