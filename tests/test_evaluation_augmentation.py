@@ -248,6 +248,11 @@ def test_random_dataset_is_seeded_per_sample_and_independent_of_the_batch_size(t
     # the same bins as moore_augment draws from one generator seeded alike
     expected = moore_augment(x, x, 3 / 36, "random", torch.Generator().manual_seed(5))
     assert torch.equal(first.tensors[0], expected)
+    # larger spectrograms too (the CPU generator's stream does not depend on the batching)
+    larger = TensorDataset(torch.randn(7, 1, 40, 40, generator=torch.Generator().manual_seed(0)),
+                           torch.zeros(7, dtype=torch.long))
+    assert torch.equal(moore_augmented_dataset(larger, 0.01, "random", batch_size=2).tensors[0],
+                       moore_augmented_dataset(larger, 0.01, "random", batch_size=7).tensors[0])
 
 
 def test_relevance_order_is_relevance_augmented_dataset(trained, eval_grad_x_input):

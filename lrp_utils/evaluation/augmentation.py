@@ -79,7 +79,7 @@ def moore_augmented_dataset(dataset: Dataset, fraction: float = 0.005, order: st
       ``composite`` (default :func:`~lrp_utils.evaluation.relevance.default_composite`, uniform
       LRP-epsilon), and its most relevant bins are replaced.  ``model`` is required.
     - ``order="random"`` (the control): the same number of bins per spectrogram, chosen uniformly
-      at random from a ``torch.Generator`` seeded with ``seed`` on the dataset's device; no model
+      at random from a CPU ``torch.Generator`` seeded with ``seed`` (computed on the CPU); no model
       and no explanation (passing ``model``, ``composite`` or ``explain_fn`` is an error).  The
       bins do not depend on ``batch_size``.
 
@@ -132,9 +132,10 @@ def moore_augmented_dataset(dataset: Dataset, fraction: float = 0.005, order: st
         relevance_of = batch_explainer(model, composite, explain_fn)
         generator, mode = None, eval_mode(model)
     else:
-        device = x.device
+        # drawn on the CPU, whose generator yields the same stream in any batching
+        device = torch.device("cpu")
         generator = torch.Generator(device=device).manual_seed(seed)
-        relevance_of, mode = (lambda xb, yb: xb), contextlib.nullcontext()   # only the shape counts
+        relevance_of, mode = (lambda xb, yb: torch.zeros_like(xb)), contextlib.nullcontext()
     with mode:
         # x is our own copy (dataset_tensors concatenates), so each batch is overwritten in place
         # once it has been augmented from its original values.
