@@ -34,7 +34,7 @@ from lrp_utils.io import atomic_write  # noqa: E402
 NOTEBOOKS = REPO / "notebooks"
 #: The book's sources besides the notebooks, relative to the repository.
 SOURCES = ["_config.yml", "_toc.yml", "book/intro.md", "book/running.md", "book/bibliography.md",
-           "book/references.bib"]
+           "book/references.bib", "book/_static/speech-lrp.css"]
 
 
 def notebooks(only: str | None) -> list[Path]:
@@ -143,7 +143,11 @@ def build_pdf(stage: Path, output: Path) -> Path:
     if chromium is None:
         raise SystemExit("--pdf needs Chromium to print the book: install Debian's 'chromium' package "
                          "(make pdf does where apt-get is available)")
-    page = jupyter_book(stage, output, "singlehtml") / "index.html"
+    built = jupyter_book(stage, output, "singlehtml")
+    # The single page is the root document (book/intro.html) but links as if it sat at the top
+    # (index.html only redirects to it): print a copy from the top, where its links resolve.
+    page = built / "print.html"
+    shutil.copy2(built / "book" / "intro.html", page)
     pdf, partial = output / "speech-lrp.pdf", output / ".speech-lrp.partial.pdf"
     with tempfile.TemporaryDirectory() as profile_dir:
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -1,5 +1,7 @@
 """The rendered book in a real browser: every chapter loads, every image loads, every figure of the
-paper and Table 1 are there.
+paper and Table 1 are there; at 1400 px the folded code opens, the audio players load their sound
+and no code scrolls sideways; a screenshot of every chapter is saved for review
+(``<book>/../screenshots/``, i.e. ``_build/test/screenshots/`` for the smoke book).
 
 Needs the built book (``make test`` builds the smoke book into ``_build/test/html`` first; set
 ``SPEECH_LRP_BOOK_HTML`` to check another build, e.g. ``_build/html``) and Debian's
@@ -36,6 +38,9 @@ CHAPTERS = {
     "book/bibliography.html": [],
 }
 
+#: Chapters with the sonified-relevance audio players (at least six each).
+LISTENING = {"book/executed/02_alexnet_gender.html", "book/executed/05_resnet_rules.html"}
+
 CHECK_SCRIPT = """
 <script>
 window.addEventListener('load', () => {
@@ -69,19 +74,49 @@ def book() -> Path:
     return HTML
 
 
-def render(chromium: str, page: Path) -> str:
-    """The DOM of ``page`` after load, with each image marked as loaded or broken."""
+#: Opens every folded cell, then records what a reader at 1400 px would meet: toggles that do not
+#: open, audio players whose sound does not load, code blocks wider than their box.
+LOOKS_SCRIPT = """
+<script>
+window.addEventListener('load', () => {
+  const folded = Array.from(document.querySelectorAll('details.hide'));
+  folded.forEach(d => { const s = d.querySelector('summary'); if (s) { s.click(); } });
+  const opened = folded.filter(d => d.open && d.querySelector('pre') && d.querySelector('pre').offsetHeight > 0);
+  const audio = Array.from(document.querySelectorAll('audio'));
+  const wide = Array.from(document.querySelectorAll('pre')).filter(p => p.offsetHeight > 0 && p.scrollWidth > p.clientWidth + 1);
+  document.body.setAttribute('data-folded', folded.length + '/' + opened.length);
+  document.body.setAttribute('data-wide-code', String(wide.length));
+  let loaded = 0;
+  const done = () => document.body.setAttribute('data-audio', audio.length + '/' + loaded);
+  done();
+  audio.forEach(a => {
+    const count = () => { loaded += 1; done(); };
+    if (a.readyState >= 1 && a.duration > 0) { count(); } else { a.addEventListener('loadedmetadata', count, {once: true}); a.load(); }
+  });
+});
+</script>
+"""
+WIDTH = 1400
+
+
+def _chromium(chromium: str, *arguments: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile_dir:
+        return subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile_dir}",
+             "--hide-scrollbars", "--virtual-time-budget=15000", *arguments],
+            capture_output=True, text=True, timeout=120,
+        )
+
+
+def render(chromium: str, page: Path, script: str = CHECK_SCRIPT, *arguments: str) -> str:
+    """The DOM of ``page`` after load with ``script`` run in it (by default: each image marked as
+    loaded or broken)."""
     html = page.read_text(encoding="utf-8")
     checked = page.with_name(f".load-check-{page.name}")
-    checked.write_text(html.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
+    checked.write_text(html.replace("</body>", script + "</body>"), encoding="utf-8")
     try:
-        with tempfile.TemporaryDirectory() as profile_dir:
-            result = subprocess.run(
-                [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile_dir}",
-                 "--virtual-time-budget=15000", "--dump-dom", checked.as_uri()],
-                capture_output=True, text=True, timeout=120,
-            )
+        result = _chromium(chromium, *arguments, "--dump-dom", checked.as_uri())
     finally:
         checked.unlink()
     assert result.returncode == 0, f"chromium failed on {page}: {result.stderr[-2000:]}"
@@ -106,3 +141,24 @@ def test_chapter_renders_with_all_images_and_figures(chromium, book, chapter):
 def test_book_front_page_says_how_it_was_built(chromium, book):
     dom = render(chromium, book / "book" / "intro.html")
     assert "This book was built with profile" in dom
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_chapter_reads_well_at_1400px(chromium, book, chapter):
+    page = book / chapter
+    dom = render(chromium, page, LOOKS_SCRIPT, f"--window-size={WIDTH},1000")
+    folded, opened = map(int, re.search(r'data-folded="(\d+)/(\d+)"', dom).groups())
+    assert opened == folded, f"{chapter}: {folded - opened} of {folded} folded cells did not open"
+    wide = int(re.search(r'data-wide-code="(\d+)"', dom).group(1))
+    assert wide == 0, f"{chapter}: {wide} code blocks scroll sideways at {WIDTH} px"
+    players, loaded = map(int, re.search(r'data-audio="(\d+)/(\d+)"', dom).groups())
+    assert loaded == players, f"{chapter}: {players - loaded} of {players} audio players did not load"
+    if chapter in LISTENING:
+        assert players >= 6, f"{chapter}: expected the sonified-relevance players, found {players}"
+
+    shots = book.parent / "screenshots"
+    shots.mkdir(exist_ok=True)
+    shot = shots / f"{Path(chapter).stem}.png"
+    result = _chromium(chromium, f"--window-size={WIDTH},2400", f"--screenshot={shot}", page.as_uri())
+    assert result.returncode == 0 and shot.is_file() and shot.stat().st_size > 10_000, \
+        f"{chapter}: no screenshot ({result.stderr[-500:]})"
