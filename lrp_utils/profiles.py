@@ -106,6 +106,13 @@ class Profile:
         standard deviation as a fraction of each input's value range (Smilkov et al. 2017: 10-20 %).
     occlusion_window: side (bins) of the square patch occlusion sets to the baseline, moved by
         its own size (Zeiler & Fergus 2014).
+    artifact_repetitions: repetitions of the synthetic corpus chapter 7 plants its cue in (and
+        trains its clean and planted AlexNets on, with the profile's AlexNet sizes), whatever
+        corpus the profile names otherwise (:func:`lrp_utils.data.planted.synthetic_profile`).
+    artifact_fraction: fraction of the recordings of the fold's female training speakers that
+        carry the planted tone (:func:`lrp_utils.data.planted.profile_artifact`).
+    artifact_samples: how many test items (evenly spaced, both genders) chapter 7 plants the tone
+        into and explains with every attribution method (``None``: all).
     device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     mixed_precision: automatic mixed precision (float16 + GradScaler) on CUDA.
     num_threads: torch CPU threads (``None``: leave torch's default).
@@ -152,6 +159,10 @@ class Profile:
     smoothgrad_samples: int = 16
     smoothgrad_noise: float = 0.1
     occlusion_window: int = 16
+    # chapter 7 (a planted cue)
+    artifact_repetitions: int = 10
+    artifact_fraction: float = 0.5
+    artifact_samples: int | None = 64
     device: str = "auto"
     mixed_precision: bool = False
     num_threads: int | None = None
@@ -243,7 +254,8 @@ def _validate(p: Profile) -> None:
     positive_ints = ("synthetic_repetitions", "alexnet_epochs", "alexnet_batch_size",
                      "finetune_epochs", "resnet_width", "resnet_frames", "resnet_epochs",
                      "resnet_batch_size", "resnet_train_windows", "explain_batch_size",
-                     "integrated_gradients_steps", "smoothgrad_samples", "occlusion_window")
+                     "integrated_gradients_steps", "smoothgrad_samples", "occlusion_window",
+                     "artifact_repetitions")
     for name in positive_ints:
         if not _is_int(getattr(p, name)) or getattr(p, name) < 1:
             _fail(p, name, "a positive integer")
@@ -256,7 +268,7 @@ def _validate(p: Profile) -> None:
     if not isinstance(p.seeds, tuple) or not p.seeds or not all(_is_int(s) and s >= 0 for s in p.seeds):
         _fail(p, "seeds", "a non-empty list of non-negative integers")
     for name in ("alexnet_train_limit", "resnet_limit_per_split", "evaluation_samples",
-                 "faithfulness_samples", "num_threads"):
+                 "faithfulness_samples", "artifact_samples", "num_threads"):
         value = getattr(p, name)
         if value is not None and (not _is_int(value) or value < 1):
             _fail(p, name, "None or a positive integer")
@@ -276,6 +288,8 @@ def _validate(p: Profile) -> None:
             _fail(p, name, "a non-empty list of fractions in [0, 1] (0.01 = 1 % of the bins)")
     if not _is_fraction(p.augment_fraction):
         _fail(p, "augment_fraction", "a fraction in [0, 1] (the paper: 0.005 = 0.5 %)")
+    if not _is_fraction(p.artifact_fraction) or p.artifact_fraction == 0:
+        _fail(p, "artifact_fraction", "a fraction in (0, 1] of the female training recordings (0.5 = half)")
     if isinstance(p.flip_baseline, str):
         if p.flip_baseline not in FLIP_BASELINES:
             _fail(p, "flip_baseline", f"a number (dB) or one of {', '.join(FLIP_BASELINES)}")

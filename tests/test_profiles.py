@@ -164,3 +164,20 @@ def test_overridden_records_the_overrides_and_cannot_be_set():
 def test_highpass_must_be_a_positive_frequency(value):
     with pytest.raises(ValueError, match="highpass_hz must be None or a positive cut-off"):
         get_profile("cpu", highpass_hz=value)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("artifact_repetitions", 0), ("artifact_repetitions", 2.5), ("artifact_fraction", 0.0),
+    ("artifact_fraction", 1.5), ("artifact_fraction", "half"), ("artifact_samples", 0),
+])
+def test_chapter7_sizes_are_validated(field, value):
+    with pytest.raises(ValueError, match=field):
+        get_profile("smoke", **{field: value})
+
+
+def test_chapter7_sizes_fit_the_profiles():
+    smoke, cpu = get_profile("smoke"), get_profile("cpu")
+    assert get_profile("smoke", artifact_samples=None).artifact_samples is None
+    for profile in (smoke, cpu):
+        assert 0 < profile.artifact_fraction <= 1
+    assert smoke.artifact_samples <= cpu.artifact_samples

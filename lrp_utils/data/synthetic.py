@@ -82,8 +82,12 @@ Exactly AudioMNIST's: ``DEST/data/NN/<digit>_<NN>_<rep>.wav`` (16-bit PCM, mono)
 age, gender, native speaker, origin, recordingdate, recordingroom``). Female speakers get the ids
 that are female in real AudioMNIST (:data:`AUDIOMNIST_FEMALE_SPEAKERS`), so Becker's gender folds
 apply unchanged. ``DEST/synthesis.json`` records the parameters and every speaker's f0 and
-vocal-tract factor. Files are generated into ``DEST/.data.partial`` (each written atomically; a
-re-run resumes there) and the folder is renamed to ``DEST/data`` only once complete.
+vocal-tract factor. With the option ``artifact`` (off by default) a planted cue, a short tone in a
+seeded fraction of some speakers' recordings (:class:`lrp_utils.data.artifact.Artifact`), is added
+to the finished waveforms; ``synthesis.json`` then describes it too (so the corpus gets another
+version id) and ``DEST/artifact.json`` lists the planted files. Files are generated into
+``DEST/.data.partial`` (each written atomically; a re-run resumes there) and the folder is renamed
+to ``DEST/data`` only once complete.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
+from lrp_utils.data.artifact import ARTIFACT_RECORD, Artifact
 from lrp_utils.data.audio import write_wav
 from lrp_utils.data.errors import CorpusError
 from lrp_utils.io import write_json
@@ -382,14 +387,22 @@ def _meta(config: _Config, table: list[SpeakerParams]) -> dict:
     }
 
 
-def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config]) -> int:
-    """Worker: write the repetitions of one (speaker, digit) pair that are not on disk yet."""
-    folder, params, digit, config = job
+def _file_name(speaker: int, digit: int, repetition: int) -> str:
+    """``<NN>/<digit>_<NN>_<rep>.wav``, a recording's path inside ``data/``."""
+    return f"{speaker:02d}/{digit}_{speaker:02d}_{repetition}.wav"
+
+
+def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config, Artifact | None, frozenset[int]]) -> int:
+    """Worker: write the repetitions of one (speaker, digit) pair that are not on disk yet, with the
+    artefact's tone added to the repetitions in ``planted``."""
+    folder, params, digit, config, artifact, planted = job
     written = 0
     for rep in range(config.repetitions):
-        path = folder / f"{params.speaker:02d}" / f"{digit}_{params.speaker:02d}_{rep}.wav"
+        path = folder / _file_name(params.speaker, digit, rep)
         if not path.exists():  # files appear atomically, so an existing one is complete
             wave = synthesize_recording(params, digit, rep, config.seed, config.sample_rate)
+            if rep in planted:
+                wave = artifact.tone.plant(wave, config.sample_rate)
             write_wav(path, wave, config.sample_rate)
         written += 1
     return written
@@ -397,12 +410,18 @@ def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config]) -> int:
 
 def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int = 12, repetitions: int = 50,
                       sample_rate: int = 48000, seed: int = 0, progress: bool = True, workers: int = 2,
-                      replace: bool = False) -> Path:
+                      replace: bool = False, artifact: Artifact | None = None) -> Path:
     """Generate the synthetic corpus into ``dest`` (see the module docstring) and return ``dest``.
 
+    ``artifact`` (default ``None``: none) plants a cue: its tone is added to the recordings that
+    :meth:`~lrp_utils.data.artifact.Artifact.choose` picks among its speakers' (seeded by the
+    artefact's own seed), after each recording is synthesised; ``dest/artifact.json``
+    (:data:`~lrp_utils.data.artifact.ARTIFACT_RECORD`) records the artefact and the planted files
+    (paths relative to ``dest/data``).
+
     Returns at once if ``dest/data`` already holds a complete corpus made with the same parameters
-    and :data:`MODEL_VERSION`; resumes an interrupted run from ``dest/.data.partial``. ``workers``
-    processes share the work (the bytes do not depend on it).
+    (artefact included) and :data:`MODEL_VERSION`; resumes an interrupted run from
+    ``dest/.data.partial``. ``workers`` processes share the work (the bytes do not depend on it).
 
     Raises
     ------
@@ -420,6 +439,17 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
     final, partial, record = dest / "data", dest / ".data.partial", dest / "synthesis.json"
     table = _speaker_table(config)
     description = {"model_version": MODEL_VERSION, "config": asdict(config), "speakers": [asdict(p) for p in table]}
+    planted: set[tuple[int, int, int]] = set()
+    if artifact is not None:
+        if not isinstance(artifact, Artifact):
+            raise TypeError(f"artifact must be a lrp_utils.data.artifact.Artifact or None, "
+                            f"not {type(artifact).__name__}")
+        unknown = sorted(set(artifact.speakers) - {p.speaker for p in table})
+        if unknown:
+            raise ValueError(f"artifact.speakers {unknown} are not speakers of this corpus (1..{speakers})")
+        description["artifact"] = asdict(artifact)
+        planted = artifact.choose([(s, d, r) for s in artifact.speakers for d in range(10)
+                                   for r in range(repetitions)])
     description = json.loads(json.dumps(description))  # as it reads back from synthesis.json
     previous = json.loads(record.read_text()) if record.is_file() else None
     if final.exists() and previous != description and replace:
@@ -434,8 +464,16 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
     if partial.exists() and previous != description:
         shutil.rmtree(partial)  # left by a run with other parameters
     write_json(record, description)
+    if artifact is not None:
+        write_json(dest / ARTIFACT_RECORD, {"artifact": asdict(artifact),
+                                            "candidates": 10 * repetitions * len(artifact.speakers),
+                                            "planted": [_file_name(*key) for key in sorted(planted)]})
+    elif (dest / ARTIFACT_RECORD).exists():
+        os.remove(dest / ARTIFACT_RECORD)  # left by an earlier corpus with an artefact
 
-    jobs = [(partial, p, digit, config) for p in table for digit in range(10)]
+    jobs = [(partial, p, digit, config, artifact,
+             frozenset(r for s, d, r in planted if (s, d) == (p.speaker, digit)))
+            for p in table for digit in range(10)]
     bar = tqdm(total=len(jobs) * repetitions, desc=f"synthesising {dest.name}", unit="file", disable=not progress)
     with bar:
         if workers > 1:

@@ -1,0 +1,154 @@
+"""Chapter 7's corpora and test sets with a planted cue, and where the cue lies in each spectrogram.
+
+- :func:`synthetic_profile`: a profile's sizes on the synthetic corpus of ``artifact_repetitions``
+  (the clean corpus chapter 7 compares with);
+- :func:`planted_corpus`: that corpus with :class:`~lrp_utils.data.artifact.Artifact` planted into
+  a fraction (``artifact_fraction``) of the recordings of the fold's female *training* speakers
+  (:func:`female_training_speakers`), generated once under ``artifacts/data``;
+- :func:`planted_keys`: which recordings of a planted corpus carry the cue (its ``artifact.json``);
+- :func:`planted_dataset`: any gender dataset with the same tone added to *every* recording before
+  its spectrogram (test recordings of both genders with the cue), through the generator's own
+  :meth:`~lrp_utils.data.artifact.Tone.plant`; features cached like the others;
+- :func:`region_masks`: the boolean region of the tone in each item's spectrogram
+  (:meth:`~lrp_utils.data.artifact.Tone.region` at the item's Becker offset), the ground truth of
+  the localisation metrics (:mod:`lrp_utils.evaluation.localisation`).
+
+The profile is taken as an argument, never imported (as in :mod:`lrp_utils.data.resolve`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import soundfile as sf
+import torch
+from torch.utils.data import Dataset, Subset
+
+from lrp_utils.data.artifact import ARTIFACT_RECORD, Artifact, Tone
+from lrp_utils.data.audio import read_wav
+from lrp_utils.data.cache import cached_features
+from lrp_utils.data.corpus import Recording
+from lrp_utils.data.datasets import FeatureDataset
+from lrp_utils.data.features import BECKER_SIZE, becker_offset, becker_spectrogram, check_highpass, resampled_length
+from lrp_utils.data.resolve import ResolvedCorpus, synthetic_corpus_dir
+from lrp_utils.data.splits import GENDER_FOLDS
+from lrp_utils.data.synthetic import AUDIOMNIST_FEMALE_SPEAKERS, synthesize_corpus
+
+if TYPE_CHECKING:
+    from lrp_utils.profiles import Profile
+
+
+def female_training_speakers(fold: int, female: Sequence[int] = AUDIOMNIST_FEMALE_SPEAKERS) -> tuple[int, ...]:
+    """The training speakers of Becker's gender fold ``fold``
+    (:data:`~lrp_utils.data.splits.GENDER_FOLDS`) that are among ``female`` (default: the female
+    ids of AudioMNIST and of the synthetic corpus), sorted."""
+    if not 0 <= fold < len(GENDER_FOLDS):
+        raise ValueError(f"fold={fold}: Becker's gender folds are numbered 0..{len(GENDER_FOLDS) - 1}")
+    return tuple(sorted(s for s in GENDER_FOLDS[fold][0] if s in set(female)))
+
+
+def synthetic_profile(profile: Profile) -> Profile:
+    """``profile`` on the synthetic corpus of ``profile.artifact_repetitions`` repetitions (its
+    default location), whatever corpus the profile names otherwise: the clean counterpart of
+    :func:`planted_corpus`, trained with the profile's AlexNet sizes."""
+    return profile.with_overrides(corpus="synthetic", data_dir=None,
+                                  synthetic_repetitions=profile.artifact_repetitions)
+
+
+def profile_artifact(profile: Profile, tone: Tone = Tone()) -> Artifact:
+    """The artefact chapter 7 plants under ``profile``: ``tone`` in ``artifact_fraction`` of the
+    recordings of the female training speakers of ``profile.fold``, chosen with ``profile.seed``."""
+    return Artifact(speakers=female_training_speakers(profile.fold), fraction=profile.artifact_fraction,
+                    tone=tone, seed=profile.seed)
+
+
+def planted_corpus_dir(repetitions: int, seed: int, artifact: Artifact) -> Path:
+    """``artifacts/data/synthetic-r<reps>-s<seed>-artifact-<key>``, ``key`` a hash of the artefact."""
+    key = hashlib.sha256(json.dumps(asdict(artifact), sort_keys=True).encode()).hexdigest()[:10]
+    clean = synthetic_corpus_dir(repetitions, seed)
+    return clean.with_name(f"{clean.name}-artifact-{key}")
+
+
+def planted_corpus(profile: Profile, tone: Tone = Tone(), progress: bool = True) -> ResolvedCorpus:
+    """The synthetic corpus of :func:`synthetic_profile` with :func:`profile_artifact` planted,
+    generated into :func:`planted_corpus_dir` unless it is there already (seconds: the corpus has
+    ``600 * artifact_repetitions`` files)."""
+    artifact = profile_artifact(profile, tone)
+    reps = profile.artifact_repetitions
+    root = synthesize_corpus(planted_corpus_dir(reps, profile.seed, artifact), repetitions=reps,
+                             seed=profile.seed, progress=progress, replace=True, artifact=artifact)
+    return ResolvedCorpus(Path(root), "synthetic")
+
+
+def planted_keys(root: str | os.PathLike) -> frozenset[str]:
+    """File names (:attr:`Recording.key`) of the recordings that carry the planted cue in the corpus
+    at ``root`` (read from its ``artifact.json``); empty for a corpus without one."""
+    record = Path(root) / ARTIFACT_RECORD
+    if not record.is_file():
+        return frozenset()
+    return frozenset(Path(name).name for name in json.loads(record.read_text())["planted"])
+
+
+@dataclass(frozen=True)
+class PlantedBeckerFeature:
+    """Recording -> Becker spectrogram of the recording with ``tone`` planted
+    (:meth:`Tone.plant`), at the offset :class:`~lrp_utils.data.features.BeckerFeature` uses for the
+    same ``seed``; a picklable extractor for :func:`~lrp_utils.data.cache.cached_features`."""
+
+    tone: Tone
+    seed: int = 0
+    highpass_hz: float | None = None
+    name: str = "becker-planted"
+
+    def __post_init__(self) -> None:
+        check_highpass(self.highpass_hz)
+
+    def __call__(self, recording: Recording) -> np.ndarray:
+        wave, sample_rate = read_wav(recording.path)
+        offset = becker_offset(resampled_length(wave.size, sample_rate), self.seed, recording.key)
+        return becker_spectrogram(self.tone.plant(wave, sample_rate), sample_rate, offset, self.highpass_hz)
+
+
+def _feature_dataset(dataset: Dataset) -> tuple[FeatureDataset, list[int]]:
+    """The :class:`FeatureDataset` under ``dataset`` (itself or a Subset of it) and the indices."""
+    if isinstance(dataset, Subset) and isinstance(dataset.dataset, FeatureDataset):
+        return dataset.dataset, list(dataset.indices)
+    if isinstance(dataset, FeatureDataset) and dataset.recordings:
+        return dataset, list(range(len(dataset)))
+    raise TypeError(f"dataset must be a FeatureDataset with recordings (or a Subset of one), as "
+                    f"lrp_utils.data.profile_datasets returns, not {type(dataset).__name__}")
+
+
+def planted_dataset(dataset: Dataset, tone: Tone, seed: int, highpass_hz: float | None = None,
+                    cache_dir: str | os.PathLike | None = None, progress: bool = True,
+                    workers: int = 2) -> FeatureDataset:
+    """``dataset``'s recordings with ``tone`` planted into every one of them, labels unchanged
+    (meant for recordings without the cue, e.g. the test split of a planted corpus).
+
+    ``seed`` and ``highpass_hz`` must be those the dataset's features were made with (the profile's
+    ``seed`` and ``highpass_hz``), so that each planted spectrogram differs from the clean one only
+    by the tone. Features are cached in ``cache_dir`` (default ``artifacts/cache``).
+    """
+    base, indices = _feature_dataset(dataset)
+    recordings = [base.recordings[i] for i in indices]
+    features = cached_features(recordings, PlantedBeckerFeature(tone, seed, highpass_hz), cache_dir, progress,
+                               workers)
+    return FeatureDataset(features, base.labels[indices], recordings)
+
+
+def region_masks(recordings: Sequence[Recording], tone: Tone, seed: int) -> torch.Tensor:
+    """``(N, 1, 227, 227)`` boolean masks of the tone's region (:meth:`Tone.region`) in the Becker
+    spectrogram of each recording, with the offsets of feature seed ``seed``; only the files'
+    headers are read (their length and rate)."""
+    masks = np.empty((len(recordings), 1, BECKER_SIZE, BECKER_SIZE), dtype=bool)
+    for i, recording in enumerate(recordings):
+        info = sf.info(str(recording.path))
+        n_samples = resampled_length(info.frames, info.samplerate)
+        masks[i, 0] = tone.region(n_samples, becker_offset(n_samples, seed, recording.key))
+    return torch.from_numpy(masks)
