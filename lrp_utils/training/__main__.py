@@ -53,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
                      help="auto, cpu, cuda (under torchrun each process takes GPU LOCAL_RANK) or mps")
     cli.add_argument("--backend", default="auto", choices=list(distributed.BACKENDS),
                      help="process-group backend under torchrun (auto: nccl on GPUs, gloo on the CPU)")
+    cli.add_argument("--timeout-minutes", type=float, default=None,
+                     help="how long ranks wait for each other (default: torch's, 30 min on gloo, "
+                          "10 on NCCL); raise it when rank 0 first builds a large feature cache")
     cli.add_argument("--artifacts-dir", default=None,
                      help="where <profile>/models/ lives (default: artifacts/)")
     cli.add_argument("--set", dest="overrides", action="append", default=[], type=parse_override,
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         cli.error("give the device as --device, not --set device=...")
     rank, world = 0, 1
     try:
-        device = distributed.init_from_env(args.backend, args.device)
+        device = distributed.init_from_env(args.backend, args.device, args.timeout_minutes)
         rank, world = distributed.get_rank(), distributed.get_world_size()
         profile = get_profile(args.profile, **overrides, device=device.type)
         progress = not args.no_progress and rank == 0

@@ -25,6 +25,7 @@ Backends: NCCL on CUDA GPUs (one GPU per process, ``cuda:LOCAL_RANK``), gloo on 
 
 from __future__ import annotations
 
+import datetime
 import os
 from typing import Any, Callable, TypeVar
 
@@ -49,11 +50,13 @@ T = TypeVar("T")
 # --- the process group ------------------------------------------------------------------------
 
 def launched_by_torchrun() -> bool:
-    """Whether the environment describes a process group of more than one process."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """Whether the environment describes a process group of more than one process
+    (``WORLD_SIZE`` above 1)."""
+    return _integer_variable("WORLD_SIZE", "1") > 1
 
 
-def init_from_env(backend: str = "auto", device: str | torch.device = "auto") -> torch.device:
+def init_from_env(backend: str = "auto", device: str | torch.device = "auto",
+                  timeout_minutes: float | None = None) -> torch.device:
     """Join the process group that torchrun's environment variables describe; this rank's device.
 
     Parameters
@@ -63,6 +66,10 @@ def init_from_env(backend: str = "auto", device: str | torch.device = "auto") ->
     device:
         As :func:`lrp_utils.devices.resolve_device`; under torchrun a CUDA device becomes
         ``cuda:LOCAL_RANK`` (one GPU per process), so give ``"cuda"`` or ``"auto"``, not an index.
+    timeout_minutes:
+        How long a collective waits for the slowest rank before failing (``None``: torch's
+        default, 30 min for gloo, 10 min for NCCL).  Raise it when rank 0 builds a large feature
+        cache while the others wait (:func:`main_first`).
 
     Without torchrun (``WORLD_SIZE`` unset or 1) nothing is joined and the resolved device is
     returned: a single process runs exactly as it always did.  Calling it again once the group
@@ -77,6 +84,9 @@ def init_from_env(backend: str = "auto", device: str | torch.device = "auto") ->
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if timeout_minutes is not None and not timeout_minutes > 0:
+        raise ValueError(f"timeout_minutes must be positive (or None for torch's default), got "
+                         f"{timeout_minutes!r}")
     if not launched_by_torchrun():
         if backend == "nccl":
             _check_nccl(devices.resolve_device(device))
@@ -90,9 +100,10 @@ def init_from_env(backend: str = "auto", device: str | torch.device = "auto") ->
     if resolved.type == "cuda":
         resolved = _local_gpu(resolved, env["LOCAL_RANK"])
     if not dist.is_initialized():
+        timeout = None if timeout_minutes is None else datetime.timedelta(minutes=timeout_minutes)
         dist.init_process_group(
             backend, init_method="env://", rank=env["RANK"], world_size=env["WORLD_SIZE"],
-            device_id=resolved if backend == "nccl" else None)
+            timeout=timeout, device_id=resolved if backend == "nccl" else None)
     return resolved
 
 
@@ -102,14 +113,16 @@ def _torchrun_env() -> dict[str, int]:
         raise ValueError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} says this is one of several "
                          f"processes, but {', '.join(missing)} is not set; launch with torchrun "
                          f"(torchrun --nproc_per_node=N -m lrp_utils.training ...)")
-    values = {}
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
-        try:
-            values[name] = int(os.environ[name])
-        except ValueError:
-            raise ValueError(f"environment variable {name}={os.environ[name]!r} is not an "
-                             f"integer; launch with torchrun") from None
-    return values
+    return {name: _integer_variable(name) for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+
+
+def _integer_variable(name: str, default: str | None = None) -> int:
+    value = os.environ.get(name, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"environment variable {name}={value!r} is not an integer; launch with "
+                         f"torchrun") from None
 
 
 def _check_nccl(device: torch.device) -> None:
