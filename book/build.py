@@ -33,8 +33,8 @@ from lrp_utils.io import atomic_write  # noqa: E402
 
 NOTEBOOKS = REPO / "notebooks"
 #: The book's sources besides the notebooks, relative to the repository.
-SOURCES = ["_config.yml", "_toc.yml", "book/intro.md", "book/running.md", "book/bibliography.md",
-           "book/references.bib", "book/_static/speech-lrp.css"]
+SOURCES = ["_config.yml", "_toc.yml", "book/intro.md", "book/running.md", "book/scaling.md",
+           "book/bibliography.md", "book/references.bib", "book/_static/speech-lrp.css"]
 
 
 def notebooks(only: str | None) -> list[Path]:
