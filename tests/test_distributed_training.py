@@ -122,6 +122,8 @@ def _two_rank_worker(rank: int, port: int, out: str) -> None:
     resumed = train(_resnet_config(), _resnet_datasets(), out / "cut" / "run.pt", progress=False)
     report["resumed"] = {"last": resumed.last_state, "best": resumed.model.state_dict(),
                          "history": [(r["train"], r["validation"]) for r in resumed.history]}
+    train(_resnet_config(), _resnet_datasets(), out / "handover" / "run.pt", stop_after_epochs=1,
+          progress=False)  # finished by one process in a test below
     alexnet = train(_alexnet_config(), _alexnet_datasets(), out / "alexnet" / "run.pt",
                     progress=False)
     report["alexnet"] = alexnet.last_state
@@ -185,6 +187,17 @@ def test_an_interrupted_two_process_run_resumes_to_the_uninterrupted_weights(two
     assert _same_state(report["full"]["last"], report["resumed"]["last"])
     assert _same_state(report["full"]["best"], report["resumed"]["best"])
     assert report["full"]["history"] == report["resumed"]["history"]
+
+
+def test_one_process_resumes_what_two_processes_began(two_ranks):
+    path = two_ranks / "handover" / "run.pt"
+    begun = load_checkpoint(path)
+    assert not begun["completed"] and begun["world_size"] == 2
+    finished = train(_resnet_config(), _resnet_datasets(), path, progress=False)
+    assert finished.completed and len(finished.history) == 3
+    assert finished.history[0] == begun["history"][0]
+    assert finished.history[1]["train"]["n"] == 36  # one process: every item, a last batch of 4
+    assert load_checkpoint(path)["world_size"] == 1
 
 
 def test_two_processes_match_one_process_with_the_same_global_batch(two_ranks, tmp_path):
