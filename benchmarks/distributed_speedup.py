@@ -94,7 +94,8 @@ def setup(text: str) -> tuple[int, int]:
     try:
         processes, threads = (int(part) for part in text.split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a setup is PxT (processes x threads), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"a setup is PxT (processes x threads), got {text!r}") from None
     if processes < 1 or threads < 1:
         raise argparse.ArgumentTypeError(f"processes and threads must be positive, got {text!r}")
     return processes, threads

@@ -147,7 +147,8 @@ def _curve(accuracy, mean_logit, n, fractions=(0.0, 0.5)) -> FlippingCurve:
 def test_combine_curves_by_hand():
     # batch 1: 3 items, 3 then 1 correct, logit sums 6 and 3; batch 2: 1 item, 1 then 0 correct,
     # logit 2 then -1  ->  4/4 and 1/4 correct, mean logits 8/4 and 2/4
-    combined = combine_curves([_curve((1.0, 1 / 3), (2.0, 1.0), 3), _curve((1.0, 0.0), (2.0, -1.0), 1)])
+    combined = combine_curves([_curve((1.0, 1 / 3), (2.0, 1.0), 3),
+                               _curve((1.0, 0.0), (2.0, -1.0), 1)])
     assert combined.accuracy == (1.0, 0.25) and combined.mean_logit == (2.0, 0.5)
     assert combined.n_samples == 4 and combined.n_flipped == (0, 2)
 

@@ -176,7 +176,8 @@ def test_every_rank_ends_with_the_same_model_and_history(two_ranks):
     # running statistics are rank 0's, broadcast before each forward pass)
     params = [name for name, _ in build_model("resnet", num_speakers=3, base_width=2,
                                               layers=[1, 1, 1, 1]).named_parameters()]
-    assert all(torch.equal(ranks[0]["full"]["last"][n], ranks[1]["full"]["last"][n]) for n in params)
+    last = [rank["full"]["last"] for rank in ranks]
+    assert all(torch.equal(last[0][n], last[1][n]) for n in params)
     assert ranks[0]["full"]["history"] == ranks[1]["full"]["history"]
     assert ranks[0]["full"]["test"] == ranks[1]["full"]["test"]
 
@@ -321,7 +322,8 @@ def test_without_torchrun_there_is_one_rank_and_nothing_to_gather(monkeypatch):
     ({"WORLD_SIZE": "two"}, "auto", "cpu", "WORLD_SIZE='two' is not an integer"),
     ({}, "mpi", "cpu", "backend must be one of auto, gloo, nccl"),
 ])
-def test_bad_process_groups_are_clear_errors_before_joining(monkeypatch, env, backend, device, match):
+def test_bad_process_groups_are_clear_errors_before_joining(monkeypatch, env, backend, device,
+                                                             match):
     for name in distributed.TORCHRUN_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

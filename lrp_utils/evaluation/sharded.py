@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 from lrp_utils.evaluation._batching import batch_slices
-from lrp_utils.evaluation._checks import check_batch_size, check_fractions, check_input, check_labels, check_relevance
+from lrp_utils.evaluation._checks import (check_batch_size, check_fractions, check_input,
+                                          check_labels, check_relevance)
 from lrp_utils.evaluation.pixel_flipping import FlippingCurve, pixel_flipping
 from lrp_utils.evaluation.relevance import ExplainFn, explain_batched
 from lrp_utils.seeding import derive_seed
@@ -41,7 +42,8 @@ from lrp_utils.training import distributed
 def explain_sharded(model: nn.Module, x: torch.Tensor, y: torch.Tensor, composite: Any = None,
                     batch_size: int = 64, explain_fn: ExplainFn | None = None,
                     progress: bool | None = None) -> torch.Tensor:
-    """:func:`~lrp_utils.evaluation.relevance.explain_batched` of all of ``x``, split over the ranks.
+    """:func:`~lrp_utils.evaluation.relevance.explain_batched` of all of ``x``, split over the
+    ranks.
 
     Every rank passes the whole ``x`` and ``y`` (the model on its own device), explains its
     shard of whole batches and returns the relevance of all items, equal bit for bit to

@@ -48,11 +48,14 @@ def parser() -> argparse.ArgumentParser:
                                   description=__doc__.split("\n")[0])
     cli.add_argument("--profile", default="cpu", choices=list(PROFILES))
     cli.add_argument("--architecture", default="alexnet", choices=list(ARCHITECTURES))
-    cli.add_argument("--seed", type=int, default=None, help="training seed (default: the profile's)")
+    cli.add_argument("--seed", type=int, default=None,
+                     help="training seed (default: the profile's)")
     cli.add_argument("--device", default="auto",
-                     help="auto, cpu, cuda (under torchrun each process takes GPU LOCAL_RANK) or mps")
+                     help="auto, cpu, cuda (under torchrun each process takes GPU "
+                          "LOCAL_RANK) or mps")
     cli.add_argument("--backend", default="auto", choices=list(distributed.BACKENDS),
-                     help="process-group backend under torchrun (auto: nccl on GPUs, gloo on the CPU)")
+                     help="process-group backend under torchrun (auto: nccl on GPUs, gloo on "
+                          "the CPU)")
     cli.add_argument("--timeout-minutes", type=float, default=None,
                      help="how long ranks wait for each other (default: torch's, 30 min on gloo, "
                           "10 on NCCL); raise it when rank 0 first builds a large feature cache")

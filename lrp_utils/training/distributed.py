@@ -144,7 +144,8 @@ def _local_gpu(device: torch.device, local_rank: int) -> torch.device:
     count = torch.cuda.device_count()
     if local_rank >= count:
         raise ValueError(f"LOCAL_RANK {local_rank} but this node has {count} GPU(s): "
-                         f"--nproc_per_node must not exceed the GPUs per node (one GPU per process)")
+                         f"--nproc_per_node must not exceed the GPUs per node (one GPU per "
+                         f"process)")
     torch.cuda.set_device(local_rank)
     return torch.device("cuda", local_rank)
 
@@ -207,7 +208,8 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
 # --- splitting work ---------------------------------------------------------------------------
 
 def rank_batch_size(batch_size: int, world: int | None = None) -> int:
-    """The per-rank share ``B / W`` of a global batch ``B``; a ValueError unless ``W`` divides ``B``."""
+    """The per-rank share ``B / W`` of a global batch ``B``; a ValueError unless ``W`` divides
+    ``B``."""
     world = get_world_size() if world is None else world
     if batch_size % world:
         raise ValueError(
@@ -322,7 +324,8 @@ def gather_rows(local: torch.Tensor) -> torch.Tensor:
     padded[: local.shape[0]] = local.to(device)
     chunks = [torch.empty_like(padded) for _ in counts]
     dist.all_gather(chunks, padded)
-    return torch.cat([chunk[:count] for chunk, (count, _, _) in zip(chunks, counts)]).to(local.device)
+    rows = [chunk[:count] for chunk, (count, _, _) in zip(chunks, counts)]
+    return torch.cat(rows).to(local.device)
 
 
 def _collective_device() -> torch.device:

@@ -100,7 +100,8 @@ def infer_num_classes(dataset: Dataset) -> int:
 
 def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 64,
              device: str | torch.device | None = None, mixed_precision: bool = False,
-             progress: bool = False, desc: str = "evaluate", sharded: bool = False) -> dict[str, float]:
+             progress: bool = False, desc: str = "evaluate",
+             sharded: bool = False) -> dict[str, float]:
     """Mean cross-entropy ``loss`` and ``accuracy`` of ``model`` on ``dataset`` (and ``n``).
 
     Runs in eval mode (dropout off, BatchNorm running statistics) on ``device`` (default: the
@@ -205,7 +206,8 @@ def train(config: TrainConfig, datasets: Mapping[str, Dataset] | Callable[[], Ma
     checkpoint_path = Path(checkpoint_path)
     # Only rank 0 locks: the other ranks follow it (a second lock holder would wait forever for
     # a rank 0 that waits for it in a collective).
-    lock = checkpoint_lock(checkpoint_path) if distributed.is_main_process() else contextlib.nullcontext()
+    lock = (checkpoint_lock(checkpoint_path) if distributed.is_main_process()
+            else contextlib.nullcontext())
     with lock:
         return _train_locked(config, datasets, checkpoint_path, init_from, stop_after_epochs,
                              on_epoch_end, progress)
@@ -336,7 +338,8 @@ def _epoch_loader(train_set: Dataset, config: TrainConfig, epoch: int,
 def _check_rank_batch(model: nn.Module, batch_size: int, world: int) -> None:
     """The global batch must split over ``world`` ranks, and BatchNorm needs two items per rank."""
     per_rank = distributed.rank_batch_size(batch_size, world)
-    if per_rank == 1 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+    batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    if per_rank == 1 and batchnorm:
         raise ValueError(f"train: a global batch of {batch_size} over {world} processes leaves one "
                          f"item per process, and the model's BatchNorm needs at least two; use a "
                          f"batch size of at least {2 * world} or fewer processes")
