@@ -35,6 +35,7 @@ CHAPTERS = {
     "book/executed/04_augmentation.html": ["fig-6", "table-1"],
     "book/executed/05_resnet_rules.html": ["fig-7", "fig-8", "fig-9", "fig-10", "fig-11", "fig-12"],
     "book/running.html": [],
+    "book/scaling.html": [],
     "book/bibliography.html": [],
 }
 
