@@ -1,7 +1,7 @@
 """Build the book: execute every notebook with papermill for one profile, then run Jupyter Book.
 
     python book/build.py [--profile cpu] [--device auto] [--data-dir PATH] [--only 01,03]
-                         [--output _build] [--no-html] [--pdf]
+                         [--output _build] [--no-html] [--pdf] [--student] [--reuse-executed]
 
 The book's sources (``_config.yml``, ``_toc.yml``, ``book/*.md``, the bibliography) are staged in
 ``OUTPUT/source/``; the executed notebooks are written there, to ``book/executed/`` (atomically:
@@ -13,12 +13,22 @@ as one page (Jupyter Book's ``singlehtml`` builder) and printed to ``OUTPUT/spee
 Debian's headless Chromium: offline, no LaTeX. ``make book PROFILE=...`` calls this script with the
 default output (``_build/html``), ``make pdf`` with ``--pdf``; ``make test`` builds the smoke book
 and its PDF into ``_build/test``.
+
+The student book (issue 13), ``--student``: the same executed chapters, not executed again, copied
+to ``OUTPUT/student/source`` with every ``{solution}`` block removed from the notebooks (so neither
+the pages nor the downloadable notebooks hold a solution), sphinx-exercise's ``hide_solutions``
+set and the instructor pages (:data:`INSTRUCTOR_PAGES`) left out of the table of contents, then
+built into ``OUTPUT/student/html``. ``--reuse-executed`` skips the execution and takes the chapters
+already executed in ``OUTPUT/source`` by an earlier build with the same profile, so that
+``make student`` after ``make book`` only runs Jupyter Book; ``make test`` builds the smoke
+student book into ``_build/test/student/html``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +45,12 @@ NOTEBOOKS = REPO / "notebooks"
 #: The book's sources besides the notebooks, relative to the repository.
 SOURCES = ["_config.yml", "_toc.yml", "book/intro.md", "book/running.md", "book/scaling.md",
            "book/bibliography.md", "book/references.bib", "book/_static/speech-lrp.css"]
+
+
+#: Pages for teachers only: left out of the student book.
+INSTRUCTOR_PAGES = {"book/teaching"}
+#: A ``{solution}`` directive fenced by three or more backticks or colons, up to its closing fence.
+SOLUTION_BLOCK = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*(?:\n|\Z)", re.M | re.S)
 
 
 def notebooks(only: str | None) -> list[Path]:
@@ -71,6 +87,68 @@ def repository_buttons(config_path: Path) -> bool:
     with atomic_write(config_path, "w") as handle:
         yaml.safe_dump(config, handle, sort_keys=False, allow_unicode=True)
     return True
+
+
+def staged_profile(executed: Path) -> str | None:
+    """The profile that executed the chapters in ``executed`` (read from its ``run.md``), or None."""
+    record = executed / "run.md"
+    if not record.is_file():
+        return None
+    match = re.search(r"built with profile \*\*`([^`]+)`\*\*", record.read_text(encoding="utf-8"))
+    return match.group(1) if match else None
+
+
+def reuse_executed(executed: Path, chapters: list[Path], profile: str) -> None:
+    """Check that ``executed`` holds every chapter of ``chapters``, executed with ``profile``.
+
+    Raises SystemExit naming what is missing (run the build without ``--reuse-executed`` first).
+    """
+    found = staged_profile(executed)
+    missing = [chapter.name for chapter in chapters if not (executed / chapter.name).is_file()]
+    if found != profile or missing:
+        problem = f"missing {', '.join(missing)}" if missing else f"executed with profile {found!r}"
+        raise SystemExit(f"--reuse-executed: {executed} has no complete {profile!r} book ({problem}); "
+                         f"build it first without --reuse-executed (make book PROFILE={profile})")
+    for chapter in chapters:
+        if chapter.stat().st_mtime > (executed / chapter.name).stat().st_mtime:
+            print(f"note: {chapter.name} changed after it was executed; the book shows the executed version")
+
+
+def strip_solutions(markdown: str) -> str:
+    """``markdown`` without its ``{solution}`` blocks (the student book's notebooks)."""
+    return re.sub(r"\n{3,}", "\n\n", SOLUTION_BLOCK.sub("", markdown)).strip("\n")
+
+
+def stage_student(stage: Path, student_stage: Path) -> Path:
+    """A copy of the staged, executed book in ``student_stage``, for the student book: solution
+    blocks stripped from the notebooks' markdown cells, ``hide_solutions`` on (for any solution
+    left in a page), :data:`INSTRUCTOR_PAGES` removed from the table of contents. Returns
+    ``student_stage``."""
+    import nbformat
+    import yaml
+
+    if student_stage.exists():
+        shutil.rmtree(student_stage)
+    shutil.copytree(stage, student_stage)
+    for path in sorted((student_stage / "book" / "executed").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                cell.source = strip_solutions(cell.source)
+        with atomic_write(path, "w") as handle:
+            nbformat.write(notebook, handle)
+    config_path = student_stage / "_config.yml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["title"] = f"{config['title']} (student edition)"
+    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    toc_path = student_stage / "_toc.yml"
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    for part in toc.get("parts", []):
+        part["chapters"] = [entry for entry in part["chapters"] if entry.get("file") not in INSTRUCTOR_PAGES]
+    for path, content in ((config_path, config), (toc_path, toc)):
+        with atomic_write(path, "w") as handle:
+            yaml.safe_dump(content, handle, sort_keys=False, allow_unicode=True)
+    return student_stage
 
 
 def execute(notebook: Path, parameters: dict, executed: Path) -> float:
@@ -168,8 +246,13 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="a local AudioMNIST copy (default: the profile's corpus)")
     parser.add_argument("--only", default=None, help="comma-separated notebook prefixes, e.g. 01,03")
     parser.add_argument("--output", default=str(REPO / "_build"), help="where source/ and html/ go (default: _build)")
-    parser.add_argument("--no-html", action="store_true", help="execute the notebooks only")
+    parser.add_argument("--no-html", action="store_true",
+                        help="no HTML book (execute the notebooks only; with --student, only the student book)")
     parser.add_argument("--pdf", action="store_true", help="also print the book to OUTPUT/speech-lrp.pdf (needs Chromium)")
+    parser.add_argument("--student", action="store_true",
+                        help="also build the student book (no solutions) into OUTPUT/student/html")
+    parser.add_argument("--reuse-executed", action="store_true",
+                        help="do not execute: use the chapters an earlier build of this profile executed in OUTPUT/source")
     args = parser.parse_args()
 
     from lrp_utils.profiles import get_profile
@@ -179,16 +262,22 @@ def main() -> None:
     output = Path(args.output).resolve()
     stage = output / "source"
     executed = stage_sources(stage)
-    timings = {}
-    for notebook in notebooks(args.only):
-        print(f"== {notebook.name} (profile {args.profile})", flush=True)
-        timings[notebook.stem] = execute(notebook, parameters, executed)
-        print(f"   {timings[notebook.stem] / 60:.1f} min", flush=True)
-    write_run_record(executed, args.profile, args.device, args.data_dir, timings)
+    if args.reuse_executed:
+        reuse_executed(executed, notebooks(args.only), args.profile)
+    else:
+        timings = {}
+        for notebook in notebooks(args.only):
+            print(f"== {notebook.name} (profile {args.profile})", flush=True)
+            timings[notebook.stem] = execute(notebook, parameters, executed)
+            print(f"   {timings[notebook.stem] / 60:.1f} min", flush=True)
+        write_run_record(executed, args.profile, args.device, args.data_dir, timings)
     if not args.no_html:
         print(f"book: {build_html(stage, output) / 'index.html'}")
     if args.pdf:
         print(f"pdf: {build_pdf(stage, output)}")
+    if args.student:
+        student = output / "student"
+        print(f"student book: {build_html(stage_student(stage, student / 'source'), student) / 'index.html'}")
 
 
 if __name__ == "__main__":
