@@ -2,6 +2,7 @@
 #   make test   -> creates .venv, installs everything, builds the smoke book, runs the whole test suite
 #   make book   -> creates .venv, installs everything, builds the book into _build/html
 #   make pdf    -> the same book, also as one PDF: _build/speech-lrp.pdf (printed by Chromium, offline)
+#   make student -> the classroom edition: student book, student notebooks, offline autograders
 # For everyday development: make unit -> the unit tests alone (no book, no notebooks, no browser).
 # Variables: PYTHON (interpreter used to create the venv), PROFILE (smoke | cpu | paper).
 
@@ -12,7 +13,7 @@ PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 PROFILE ?= cpu
 
-.PHONY: all install test unit book pdf benchmark tools data clean distclean
+.PHONY: all install test unit book pdf student benchmark tools data clean distclean
 
 all: test
 
@@ -34,11 +35,12 @@ install: $(STAMP)
 # models this build trains, so a GPU here must not change the checked numbers.
 TEST_BOOK := _build/test
 
-# The smoke book and its PDF (where Chromium is installed), then one pytest session over tests/: the unit tests, the nbval
+# The smoke book, its student edition (_build/test/student/html, from the same executed chapters)
+# and its PDF (where Chromium is installed), then one pytest session over tests/: the unit tests, the nbval
 # references (the nbval flags are in pyproject.toml's addopts, so a plain `pytest` does the same),
 # the book in headless Chromium and the PDF read back by poppler.
 test: $(STAMP) tools
-	$(PY) book/build.py --profile smoke --device cpu --output $(TEST_BOOK) $$(command -v chromium >/dev/null && echo --pdf)
+	$(PY) book/build.py --profile smoke --device cpu --output $(TEST_BOOK) --student $$(command -v chromium >/dev/null && echo --pdf)
 	SPEECH_LRP_BOOK_HTML=$(TEST_BOOK)/html SPEECH_LRP_BOOK_PDF=$(TEST_BOOK)/speech-lrp.pdf $(PY) -m pytest tests
 
 # The unit tests alone: no book build, no nbval references, no browser.
@@ -60,6 +62,18 @@ book: $(STAMP)
 
 pdf: $(STAMP) tools
 	$(PY) book/build.py --profile $(PROFILE) --pdf
+
+# The classroom edition (issue 13), under _build/student/: notebooks/ (one student notebook per
+# assignment of assignments/, solutions stripped), autograder/ (one otter-grader autograder zip per
+# assignment; grade offline: otter run -a _build/student/autograder/NAME.zip SUBMISSION.ipynb),
+# solutions/ (the reference solutions) and html/ (the student book: the PROFILE book without
+# solutions, built from the chapters `make book` executed when they are there, executed otherwise).
+STUDENT := _build/student
+
+student: $(STAMP)
+	$(PY) -m lrp_utils.classroom assign assignments $(STUDENT)
+	$(PY) book/build.py --profile $(PROFILE) --student --no-html \
+	  $$(grep -qs 'built with profile \*\*`$(PROFILE)`\*\*' _build/source/book/executed/run.md && echo --reuse-executed)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/lrp_speed.py

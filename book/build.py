@@ -44,7 +44,8 @@ from lrp_utils.io import atomic_write  # noqa: E402
 NOTEBOOKS = REPO / "notebooks"
 #: The book's sources besides the notebooks, relative to the repository.
 SOURCES = ["_config.yml", "_toc.yml", "book/intro.md", "book/running.md", "book/scaling.md",
-           "book/bibliography.md", "book/references.bib", "book/_static/speech-lrp.css"]
+           "book/bibliography.md", "book/references.bib", "book/_static/speech-lrp.css",
+           "book/teaching.md"]
 
 
 #: Pages for teachers only: left out of the student book.

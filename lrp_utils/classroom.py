@@ -194,15 +194,22 @@ def grade(autograder: str | os.PathLike, submission: str | os.PathLike) -> Grade
 def grade_all(autograder: str | os.PathLike, submissions: Iterable[str | os.PathLike],
               csv_path: str | os.PathLike | None = None) -> list[dict]:
     """Grade every submission with ``autograder``; one row per submission (``submission``, the
-    points of each question, ``total``, ``possible``), also written to ``csv_path`` if given."""
+    points of each question, ``total``, ``possible``, ``error``), also written to ``csv_path`` if
+    given. A submission that cannot be graded (another assignment's notebook, a file that is no
+    notebook) gets ``total`` 0 and otter's message in ``error``; the others are still graded."""
     rows = []
     for submission in submissions:
-        result = grade(autograder, submission)
+        try:
+            result = grade(autograder, submission)
+        except Exception as error:  # noqa: BLE001 -- one bad file must not stop a class's grading
+            rows.append({"submission": str(submission), "total": 0.0, "error": f"{type(error).__name__}: {error}"})
+            continue
         rows.append({"submission": str(submission), **{q: result.score(q) for q in result.questions},
-                     "total": result.score(), "possible": result.possible()})
+                     "total": result.score(), "possible": result.possible(), "error": ""})
     if csv_path is not None and rows:
+        columns = list(dict.fromkeys(key for row in rows for key in row))
         with atomic_write(csv_path, "w") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
     return rows
@@ -226,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{assigned.name}: {assigned.notebook} (hand out), {assigned.autograder} (keep)")
     else:
         for row in grade_all(args.autograder, args.submissions, args.csv):
-            print(f"{row['submission']}: {row['total']:g} / {row['possible']:g}")
+            print(f"{row['submission']}: " + (f"not graded ({row['error']})" if row["error"]
+                                              else f"{row['total']:g} / {row['possible']:g}"))
 
 
 if __name__ == "__main__":

@@ -112,15 +112,20 @@ def test_grade_sums_points_per_question():
 
 def test_grade_all_writes_one_row_per_submission(tmp_path, monkeypatch):
     def fake_grade(autograder, submission):
+        if Path(submission).stem == "other":
+            raise RuntimeError("Received submission for assignment 'a2'")
         passed = Path(submission).stem == "good"
         return classroom.Grade((classroom.TestResult("q1", "q1 - 1", False, 1.0, passed),
                                 classroom.TestResult("q2", "q2 - 1", True, 2.0, True)))
 
     monkeypatch.setattr(classroom, "grade", fake_grade)
-    rows = classroom.grade_all("ag.zip", ["good.ipynb", "bad.ipynb"], tmp_path / "grades.csv")
-    assert [(r["q1"], r["total"], r["possible"]) for r in rows] == [(1.0, 3.0, 3.0), (0.0, 2.0, 3.0)]
+    rows = classroom.grade_all("ag.zip", ["good.ipynb", "other.ipynb", "bad.ipynb"], tmp_path / "grades.csv")
+    assert [(r.get("q1"), r["total"], r.get("possible")) for r in rows] == [(1.0, 3.0, 3.0), (None, 0.0, None),
+                                                                           (0.0, 2.0, 3.0)]
     lines = (tmp_path / "grades.csv").read_text().splitlines()
-    assert lines == ["submission,q1,q2,total,possible", "good.ipynb,1.0,2.0,3.0,3.0", "bad.ipynb,0.0,2.0,2.0,3.0"]
+    assert lines == ["submission,q1,q2,total,possible,error", "good.ipynb,1.0,2.0,3.0,3.0,",
+                     "other.ipynb,,,0.0,,RuntimeError: Received submission for assignment 'a2'",
+                     "bad.ipynb,0.0,2.0,2.0,3.0,"]
 
 
 def test_grade_needs_existing_files(tmp_path):
