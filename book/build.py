@@ -45,7 +45,7 @@ NOTEBOOKS = REPO / "notebooks"
 #: The book's sources besides the notebooks, relative to the repository.
 SOURCES = ["_config.yml", "_toc.yml", "book/intro.md", "book/running.md", "book/scaling.md",
            "book/bibliography.md", "book/references.bib", "book/_static/speech-lrp.css",
-           "book/teaching.md"]
+           "book/teaching.md", "book/_ext/singlehtml_handlers.py"]
 
 
 #: Pages for teachers only: left out of the student book.

@@ -204,3 +204,23 @@ def test_student_book_holds_no_solution_text_anywhere(book, student_book):
     leaked = [p for p in wanted if p in everything]
     assert leaked == [], f"solution text in the student book: {leaked[:3]}"
     assert not (student_book / "book" / "teaching.html").exists(), "the instructor page stays out of the student book"
+
+
+def test_single_page_builder_gets_the_html_handlers_it_lacks():
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("handlers", REPO / "book" / "_ext" / "singlehtml_handlers.py")
+    handlers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(handlers)
+    html_pair, exercise_pair, own_pair = (print, None), (len, None), (repr, None)
+    table = {"html": {"HideCodeCellNode": html_pair, "solution_node": html_pair},
+             "singlehtml": {"solution_node": own_pair, "exercise_node": exercise_pair}}
+    app = SimpleNamespace(registry=SimpleNamespace(translation_handlers=table),
+                          builder=SimpleNamespace(name="singlehtml", format="html"))
+    handlers.share_html_handlers(app)
+    assert table["singlehtml"] == {"solution_node": own_pair, "exercise_node": exercise_pair,
+                                   "HideCodeCellNode": html_pair}
+    app.builder = SimpleNamespace(name="latex", format="latex")
+    table["latex"] = {}
+    handlers.share_html_handlers(app)
+    assert table["latex"] == {}, "other formats are left alone"
