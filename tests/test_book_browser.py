@@ -36,6 +36,7 @@ CHAPTERS = {
     "book/executed/05_resnet_rules.html": ["fig-7", "fig-8", "fig-9", "fig-10", "fig-11", "fig-12"],
     "book/running.html": [],
     "book/scaling.html": [],
+    "book/teaching.html": [],
     "book/bibliography.html": [],
 }
 
