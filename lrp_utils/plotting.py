@@ -203,7 +203,8 @@ def plot_faithfulness_curves(axes: Sequence[Axes], curves: Mapping[str, Mapping[
                              chance: float | None = None):
     """Most relevant first (solid) and least relevant first (dashed): the mean probability of the
     true class against the percentage of bins flipped, one panel per baseline, one colour per
-    method (chapter 6).
+    method (chapter 6); the percentage axis is linear up to the smallest fraction above 0 and
+    logarithmic beyond (most fraction grids crowd near 0).
 
     ``curves`` maps a method to ``{baseline label: FaithfulnessCurves}``
     (:func:`lrp_utils.evaluation.faithfulness.faithfulness_grid`); ``axes`` has one entry per
@@ -225,6 +226,10 @@ def plot_faithfulness_curves(axes: Sequence[Axes], curves: Mapping[str, Mapping[
             ax.plot(percent, curve.lerf.mean(axis=0), color=colours(i % 10), linestyle="--")
         if chance is not None:
             ax.axhline(chance, color="grey", linestyle=":", linewidth=1)
+        if (percent > 0).sum() > 1:  # linear up to the first fraction, logarithmic beyond
+            ax.set_xscale("symlog", linthresh=float(percent[percent > 0].min()), linscale=0.5)
+            ax.set_xticks(percent, [f"{p:g}" for p in percent])
+            ax.minorticks_off()
         ax.set(xlabel="bins flipped (%)", title=f"baseline: {baseline}", ylim=(-0.02, 1.02))
     axes[0].set_ylabel("mean p(true class)")
     handles, labels = axes[0].get_legend_handles_labels()

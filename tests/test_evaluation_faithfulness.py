@@ -175,6 +175,7 @@ def test_plot_faithfulness_curves_and_gallery():
     np.testing.assert_allclose(lines[3].get_ydata(), grid["-R"]["min"].lerf.mean(axis=0))
     np.testing.assert_allclose(lines[1].get_xdata(), [0, 25, 50, 100])
     assert lines[3].get_linestyle() == "--" and axes[1].get_title() == "baseline: min"
+    assert axes[0].get_xscale() == "symlog"
     with pytest.raises(ValueError, match="one axis per baseline"):
         plot_faithfulness_curves(axes[:1], grid)
 
