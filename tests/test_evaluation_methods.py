@@ -245,3 +245,19 @@ def test_time_methods_table():
     assert table.loc["occlusion", "ratio to gradient"] > table.loc["saliency", "ratio to gradient"]
     with pytest.raises(ValueError, match="repeats"):
         time_methods(chosen, model, x, y, repeats=0)
+
+
+def test_explain_fn_adapter_plugs_into_the_augmentation(tmp_path):
+    from torch.utils.data import TensorDataset
+
+    from lrp_utils.evaluation.augmentation import moore_augment, relevance_augmented_dataset
+
+    model, x, y = _conv_net(), _spectrograms(n=4), torch.tensor([0, 1, 0, 1])
+    for name in ("saliency", "LRP z^B"):
+        method = attribution_methods(_profile())[name]
+        augmented = relevance_augmented_dataset(model, TensorDataset(x, y), composite=method.composite,
+                                                fraction=0.1, batch_size=3, cache_dir=tmp_path,
+                                                explain_fn=method.explain_fn)
+        torch.testing.assert_close(augmented.tensors[0], moore_augment(x, method(model, x, y), 0.1))
+    # the two methods got their own cache entries (the adapter's name carries the method)
+    assert len(list(tmp_path.glob("*.pt"))) == 2
