@@ -34,6 +34,7 @@ CHAPTERS = {
     "book/executed/03_pixel_flipping.html": ["fig-3", "fig-4", "fig-5", "fig-flipping-baselines"],
     "book/executed/04_augmentation.html": ["fig-6", "table-1"],
     "book/executed/05_resnet_rules.html": ["fig-7", "fig-8", "fig-9", "fig-10", "fig-11", "fig-12"],
+    "book/executed/06_faithfulness.html": ["fig-faithfulness-gallery", "fig-faithfulness-curves"],
     "book/running.html": [],
     "book/scaling.html": [],
     "book/teaching.html": [],
