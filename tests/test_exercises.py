@@ -33,7 +33,7 @@ _spec.loader.exec_module(build)
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 #: Chapters whose exercises are not converted to directives yet (written by other hands at the
 #: time; convert them with the conventions above and remove them here).
-PENDING = {"04", "07"}
+PENDING = {"07"}
 CONVERTED = [path for path in NOTEBOOKS if path.name[:2] not in PENDING]
 
 HTML = Path(os.environ.get("SPEECH_LRP_BOOK_HTML", REPO / "_build" / "test" / "html")).resolve()
