@@ -103,6 +103,14 @@ def models_tiny_config():
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
+def missing_prerequisite(message: str) -> None:
+    """A test's prerequisite is missing: fail on CI (``CI`` set: CI provides everything, so its
+    absence is a broken setup), skip elsewhere with ``message`` saying what to do."""
+    if os.environ.get("CI"):
+        pytest.fail(message + " (required on CI)")
+    pytest.skip(message)
+
+
 def require_shared_dataset(name: str, marker: str) -> Path:
     """``shared/datasets/<name>`` beside the repository, checked by its file or folder ``marker``.
 
@@ -111,11 +119,8 @@ def require_shared_dataset(name: str, marker: str) -> Path:
     """
     root = SHARED_DATASETS / name
     if not (root / marker).exists():
-        message = (f"the shared dataset {name!r} is missing: expected {root / marker} (a copy of "
-                   f"the project's shared/ folder beside the repository; see shared/datasets/README.md)")
-        if os.environ.get("CI"):
-            pytest.fail(message + " -- CI must provide it")
-        pytest.skip(message)
+        missing_prerequisite(f"the shared dataset {name!r} is missing: expected {root / marker} (a copy of "
+                             f"the project's shared/ folder beside the repository; see shared/datasets/README.md)")
     return root
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing_prerequisite as _requirement_missing
+
 REPO = Path(__file__).resolve().parent.parent
 #: The book to check: the smoke book ``make test`` builds, or SPEECH_LRP_BOOK_HTML.
 HTML = Path(os.environ.get("SPEECH_LRP_BOOK_HTML", REPO / "_build" / "test" / "html")).resolve()
@@ -54,12 +56,6 @@ window.addEventListener('load', () => {
 });
 </script>
 """
-
-
-def _requirement_missing(message: str):
-    if os.environ.get("CI"):
-        pytest.fail(message + " (required on CI)")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import missing_prerequisite as _missing
+
 REPO = Path(__file__).resolve().parent.parent
 PDF = Path(os.environ.get("SPEECH_LRP_BOOK_PDF", REPO / "_build" / "test" / "speech-lrp.pdf")).resolve()
 TOOLS = ("pdfinfo", "pdftotext", "pdfimages", "pdftoppm")
 #: Captions the book gives the paper's figures (each glued figure's caption starts like this).
 PAPER_FIGURES = [f"Figure {n} of the paper" for n in range(1, 13)]
-
-
-def _missing(message: str):
-    if os.environ.get("CI"):
-        pytest.fail(message + " (required on CI)")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

@@ -38,13 +38,8 @@ import torch
 from torch import nn
 
 from lrp_utils.evaluation._batching import batch_slices, compute_device
-from lrp_utils.evaluation._checks import (
-    check_batch_size,
-    check_fractions,
-    check_labels,
-    check_relevance,
-)
-from lrp_utils.evaluation.pixel_flipping import _logits, baseline_values, check_baseline, curve_area
+from lrp_utils.evaluation.pixel_flipping import (_logits, baseline_values, check_baseline, check_flipping,
+                                                 curve_area)
 from lrp_utils.evaluation.selection import bin_ranks, flip_count
 from lrp_utils.evaluation.table import spread_verdict
 from lrp_utils.modes import eval_mode
@@ -156,13 +151,7 @@ def faithfulness_curves(model: nn.Module, x: torch.Tensor, y: torch.Tensor, rele
     ``"min"`` or ``"moore"`` (:func:`~lrp_utils.evaluation.pixel_flipping.baseline_values`, from the
     unflipped spectrogram).  ``fractions`` are sorted and de-duplicated.
     """
-    check_relevance(x, relevance)
-    check_labels(x, y)
-    fractions = check_fractions(fractions)
-    baseline = check_baseline(baseline)
-    batch_size = check_batch_size(batch_size)
-    if x.shape[0] == 0:
-        raise ValueError("x is empty; the curves need at least one spectrogram")
+    fractions, baseline, batch_size = check_flipping(x, y, relevance, fractions, baseline, batch_size)
     device = compute_device(model, x)
     counts = [flip_count(f, x[0].numel()) for f in fractions]
     outputs = {order: ([], []) for order in FLIP_ORDERS}  # probabilities, correct

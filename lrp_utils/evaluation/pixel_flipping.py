@@ -145,6 +145,21 @@ def baseline_values(x: torch.Tensor, baseline: float | str) -> torch.Tensor:
     return torch.tensor(baseline, dtype=x.dtype, device=x.device)
 
 
+def check_flipping(x: torch.Tensor, y: torch.Tensor, relevance: torch.Tensor, fractions: Iterable[float],
+                   baseline: float | str, batch_size: int) -> tuple[tuple[float, ...], float | str, int]:
+    """Check the arguments every flipping curve takes; return the normalised fractions (sorted,
+    unique), baseline and batch size.  A ValueError names the argument at fault (also for an empty
+    ``x``)."""
+    check_relevance(x, relevance)
+    check_labels(x, y)
+    fractions = check_fractions(fractions)
+    baseline = check_baseline(baseline)
+    batch_size = check_batch_size(batch_size)
+    if x.shape[0] == 0:
+        raise ValueError("x is empty; flipping needs at least one sample")
+    return fractions, baseline, batch_size
+
+
 def flip_top(x: torch.Tensor, relevance: torch.Tensor, fraction: float, baseline: float | str = 0.0) -> torch.Tensor:
     """``x`` with its top ``fraction`` most relevant bins per sample set to ``baseline``
     (:func:`baseline_values`); the bins are chosen as :func:`pixel_flipping` chooses them
@@ -205,14 +220,8 @@ def pixel_flipping(model: nn.Module, x: torch.Tensor, y: torch.Tensor, relevance
     -------
     FlippingCurve
     """
-    check_relevance(x, relevance)
-    check_labels(x, y)
-    fractions = check_fractions(fractions)
     check_order(order)
-    baseline = check_baseline(baseline)
-    batch_size = check_batch_size(batch_size)
-    if x.shape[0] == 0:
-        raise ValueError("x is empty; pixel flipping needs at least one sample")
+    fractions, baseline, batch_size = check_flipping(x, y, relevance, fractions, baseline, batch_size)
 
     device = compute_device(model, x)
     counts = [flip_count(f, x[0].numel()) for f in fractions]
