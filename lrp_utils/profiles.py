@@ -113,6 +113,9 @@ class Profile:
         carry the planted tone (:func:`lrp_utils.data.planted.profile_artifact`).
     artifact_samples: how many test items (evenly spaced, both genders) chapter 7 plants the tone
         into and explains with every attribution method (``None``: all).
+    artifact_epochs: epochs of chapter 7's two AlexNets (``None``: ``alexnet_epochs``); on its
+        smaller corpus the profile's own epochs may be too few Adam steps to leave the initial
+        plateau.
     device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     mixed_precision: automatic mixed precision (float16 + GradScaler) on CUDA.
     num_threads: torch CPU threads (``None``: leave torch's default).
@@ -163,6 +166,7 @@ class Profile:
     artifact_repetitions: int = 10
     artifact_fraction: float = 0.5
     artifact_samples: int | None = 64
+    artifact_epochs: int | None = None
     device: str = "auto"
     mixed_precision: bool = False
     num_threads: int | None = None
@@ -268,7 +272,7 @@ def _validate(p: Profile) -> None:
     if not isinstance(p.seeds, tuple) or not p.seeds or not all(_is_int(s) and s >= 0 for s in p.seeds):
         _fail(p, "seeds", "a non-empty list of non-negative integers")
     for name in ("alexnet_train_limit", "resnet_limit_per_split", "evaluation_samples",
-                 "faithfulness_samples", "artifact_samples", "num_threads"):
+                 "faithfulness_samples", "artifact_samples", "artifact_epochs", "num_threads"):
         value = getattr(p, name)
         if value is not None and (not _is_int(value) or value < 1):
             _fail(p, name, "None or a positive integer")
@@ -365,6 +369,9 @@ PROFILES: dict[str, Profile] = {
         integrated_gradients_steps=8,
         smoothgrad_samples=4,
         occlusion_window=32,
+        # chapter 7 on the same corpus with the same epochs: its clean AlexNet is chapter 2's; 16
+        # test spectrograms x 11 explanations x 2 networks
+        artifact_samples=16,
     ),
     "cpu": Profile(
         name="cpu",
@@ -398,6 +405,11 @@ PROFILES: dict[str, Profile] = {
         # 48 test spectrograms x 9 attribution methods x MoRF/LeRF x 3 baselines (chapter 6);
         # occlusion's 15 x 15 windows of 16 bins cost 225 forward passes per spectrogram
         faithfulness_samples=48,
+        # chapter 7: 1200 training spectrograms of the synthetic corpus (10 repetitions); 3 epochs
+        # of 32 are 113 Adam steps, about where the AlexNet leaves its initial plateau, 5 are 188
+        # (about 90 s each on 2 idle cores); 32 test spectrograms x 11 explanations x 2 networks
+        artifact_epochs=5,
+        artifact_samples=32,
         # speechocean762 (a fold: 1120 training / 560 validation / 560 test recordings of 56 / 28 /
         # 28 speakers) needs more epochs than AudioMNIST's 6000 spectrograms: 8 epochs of about
         # 20 s; its four folds each test other speakers. Speaker ID has 16 training sentences per
@@ -425,6 +437,7 @@ PROFILES: dict[str, Profile] = {
         resnet_lr=1e-3,
         explain_batch_size=100,
         mixed_precision=False,
+        artifact_repetitions=50,
     ),
 }
 

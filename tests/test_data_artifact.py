@@ -11,7 +11,7 @@ from lrp_utils.data import FeatureDataset, becker_offset, becker_spectrogram, ge
 from lrp_utils.data.artifact import ARTIFACT_RECORD, Artifact, Tone
 from lrp_utils.data.features import BECKER_RATE, becker_stft_magnitude, embed, resample, resampled_length
 from lrp_utils.data.planted import (female_training_speakers, planted_corpus_dir, planted_dataset, planted_keys,
-                                    profile_artifact, region_masks, synthetic_profile)
+                                    profile_artifact, region_masks, synthetic_profile, tone_effects)
 from lrp_utils.data.synthetic import synthesize_corpus
 from lrp_utils.profiles import get_profile
 
@@ -111,8 +111,10 @@ def test_profile_artifact_and_synthetic_profile():
     smoke = get_profile("smoke", artifact_fraction=0.25, artifact_repetitions=3)
     artifact = profile_artifact(smoke)
     assert artifact.speakers == female_training_speakers(smoke.fold) and artifact.fraction == 0.25
-    synthetic = synthetic_profile(get_profile("cpu", artifact_repetitions=3))
+    synthetic = synthetic_profile(get_profile("cpu", artifact_repetitions=3, artifact_epochs=7))
     assert (synthetic.corpus, synthetic.synthetic_repetitions, synthetic.data_dir) == ("synthetic", 3, None)
+    assert synthetic.alexnet_epochs == 7
+    assert synthetic_profile(get_profile("smoke", artifact_epochs=None)).alexnet_epochs == smoke.alexnet_epochs
     assert planted_corpus_dir(3, 0, artifact).name.startswith("synthetic-r3-s0-artifact-")
     assert planted_corpus_dir(3, 0, artifact) != planted_corpus_dir(3, 0, Artifact((12,)))
 
@@ -168,3 +170,26 @@ def test_planted_dataset_and_region_masks(data_synthetic_60, tmp_path):
         assert louder[masks[i, 0].numpy()].mean() > 20.0  # the tone stands out in its region
     with pytest.raises(TypeError, match="FeatureDataset"):
         planted_dataset(torch.utils.data.TensorDataset(torch.zeros(2, 1)), tone, seed=3)
+
+
+def test_tone_effects_separate_the_tone_from_the_drop_by_hand():
+    # clean: a 1x3x4 spectrogram; the tone (region: bin (0, 0)) became the new maximum, so every other
+    # bin dropped by 6 dB (the floor stays at -80) and the tone's bin reads 0 dB.
+    clean = torch.tensor([[[[-10.0, -20.0, -30.0, -80.0], [-40.0, -50.0, -60.0, -78.0], [-5.0, -15.0, -25.0, -35.0]]]])
+    mask = torch.zeros_like(clean, dtype=torch.bool)
+    mask[..., 0, 0] = True
+    planted = (clean - 6.0).clamp(min=-80.0)
+    planted[..., 0, 0] = 0.0
+    effects = tone_effects(clean, planted, mask)
+    assert effects["shift"].tolist() == [-6.0]
+    tone_only = clean.clone()
+    tone_only[..., 0, 0] = 0.0  # 6 dB above the clean maximum, capped at 0 dB
+    assert torch.equal(effects["tone only"], tone_only)
+    level_only = planted.clone()
+    level_only[..., 0, 0] = -16.0  # the clean bin, 6 dB down
+    assert torch.equal(effects["level only"], level_only)
+    quiet = clean.clone()
+    quiet[..., 0, 0] = -3.0  # a tone below the maximum: no drop
+    assert tone_effects(clean, quiet, mask)["shift"].tolist() == [0.0]
+    with pytest.raises(ValueError, match="one shape"):
+        tone_effects(clean, planted, mask.float())

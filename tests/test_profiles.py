@@ -169,6 +169,7 @@ def test_highpass_must_be_a_positive_frequency(value):
 @pytest.mark.parametrize("field, value", [
     ("artifact_repetitions", 0), ("artifact_repetitions", 2.5), ("artifact_fraction", 0.0),
     ("artifact_fraction", 1.5), ("artifact_fraction", "half"), ("artifact_samples", 0),
+    ("artifact_epochs", 0), ("artifact_epochs", 2.5),
 ])
 def test_chapter7_sizes_are_validated(field, value):
     with pytest.raises(ValueError, match=field):

@@ -11,7 +11,8 @@ The cue (:class:`Tone`)
 -----------------------
 A sine of frequency :math:`f_a`, shaped by a Hann window of duration :math:`D`, starting
 :math:`t_a` seconds after the recording's start (a "start beep"), added to the waveform at a level
-:math:`L` dB relative to the recording's peak amplitude :math:`p = \max_n |x_n|`:
+:math:`L` dB relative to the recording's peak amplitude :math:`p = \max_n |x_n|` (by default as
+loud as that peak, :math:`L = 0`):
 
 .. math::
 
@@ -20,6 +21,10 @@ A sine of frequency :math:`f_a`, shaped by a Hann window of duration :math:`D`, 
 
 with :math:`n_a = \mathrm{round}(t_a f_s)` and :math:`N_D = \mathrm{round}(D f_s)`. The Hann
 envelope keeps the tone narrow-band (no clicks at its edges).
+
+A loud tone has a second, global effect in Becker's features: they are in dB relative to each
+spectrogram's maximum, so a tone louder than everything else becomes the new 0 dB and every other
+bin drops by the same amount. :func:`lrp_utils.data.planted.tone_effects` separates the two.
 
 Where it lies in Becker's spectrogram (:meth:`Tone.region`)
 -----------------------------------------------------------
@@ -86,7 +91,7 @@ class Tone:
     frequency_hz: float = 3000.0
     start_s: float = 0.0
     duration_s: float = 0.06
-    level_db: float = -20.0
+    level_db: float = 0.0
 
     def __post_init__(self) -> None:
         _check_number("frequency_hz", self.frequency_hz, 0.0, BECKER_RATE / 2 - REGION_HALF_BINS * _BIN_HZ,

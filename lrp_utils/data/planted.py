@@ -11,7 +11,9 @@
   :meth:`~lrp_utils.data.artifact.Tone.plant`; features cached like the others;
 - :func:`region_masks`: the boolean region of the tone in each item's spectrogram
   (:meth:`~lrp_utils.data.artifact.Tone.region` at the item's Becker offset), the ground truth of
-  the localisation metrics (:mod:`lrp_utils.evaluation.localisation`).
+  the localisation metrics (:mod:`lrp_utils.evaluation.localisation`);
+- :func:`tone_effects`: a planted spectrogram split into the tone's own bins and the drop of every
+  other bin that a tone louder than the recording causes (Becker's dB are relative to the maximum).
 
 The profile is taken as an argument, never imported (as in :mod:`lrp_utils.data.resolve`).
 """
@@ -55,9 +57,11 @@ def female_training_speakers(fold: int, female: Sequence[int] = AUDIOMNIST_FEMAL
 
 def synthetic_profile(profile: Profile) -> Profile:
     """``profile`` on the synthetic corpus of ``profile.artifact_repetitions`` repetitions (its
-    default location), whatever corpus the profile names otherwise: the clean counterpart of
-    :func:`planted_corpus`, trained with the profile's AlexNet sizes."""
-    return profile.with_overrides(corpus="synthetic", data_dir=None,
+    default location), whatever corpus the profile names otherwise, with ``artifact_epochs`` as its
+    AlexNet epochs (the profile's ``alexnet_epochs`` when ``None``): the sizes of chapter 7's clean
+    network and, on :func:`planted_corpus`, of its planted one."""
+    epochs = profile.alexnet_epochs if profile.artifact_epochs is None else profile.artifact_epochs
+    return profile.with_overrides(corpus="synthetic", data_dir=None, alexnet_epochs=epochs,
                                   synthetic_repetitions=profile.artifact_repetitions)
 
 
@@ -152,3 +156,36 @@ def region_masks(recordings: Sequence[Recording], tone: Tone, seed: int) -> torc
         n_samples = resampled_length(info.frames, info.samplerate)
         masks[i, 0] = tone.region(n_samples, becker_offset(n_samples, seed, recording.key))
     return torch.from_numpy(masks)
+
+
+def tone_effects(clean: torch.Tensor, planted: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
+    r"""Split what a planted tone does to Becker spectrograms (dB relative to each one's maximum).
+
+    Outside the tone's region the magnitudes do not change, so there the planted spectrogram is the
+    clean one shifted by :math:`s_n = 20 \log_{10}(\max |Z_n| / \max |Z'_n|) \le 0` (0 while the
+    tone stays below the recording's loudest bin) and floored at -80 dB. ``s_n`` is measured as the
+    median of ``planted - clean`` over the bins outside the region above the floor in both. Returns
+
+    - ``"shift"``: :math:`s_n`, shape ``(N,)``;
+    - ``"tone only"``: the clean spectrogram with the region's bins of the planted one moved back by
+      :math:`-s_n` (the tone relative to the clean maximum), capped at 0 dB, the most a Becker
+      spectrogram holds -- the tone without the drop;
+    - ``"level only"``: the planted spectrogram with the region's bins of the clean one moved by
+      :math:`s_n` (floored at -80 dB) -- the drop without the tone.
+
+    ``clean``, ``planted`` and the boolean ``masks`` (:func:`region_masks`) share one shape
+    ``(N, ..., H, W)``.
+    """
+    if clean.shape != planted.shape or masks.shape != clean.shape or masks.dtype != torch.bool:
+        raise ValueError(f"clean {tuple(clean.shape)}, planted {tuple(planted.shape)} and a boolean masks "
+                         f"{tuple(masks.shape)} must have one shape (masks: region_masks of the recordings)")
+    floor = -80.0 + 1e-3
+    shifts = []
+    for n in range(clean.shape[0]):
+        usable = ~masks[n] & (clean[n] > floor) & (planted[n] > floor)
+        shifts.append((planted[n] - clean[n])[usable].median() if bool(usable.any()) else clean.new_zeros(()))
+    shift = torch.stack(shifts).to(clean.dtype)
+    offset = shift.view(-1, *([1] * (clean.ndim - 1)))
+    return {"shift": shift,
+            "tone only": torch.where(masks, (planted - offset).clamp(max=0.0), clean),
+            "level only": torch.where(masks, (clean + offset).clamp(min=-80.0), planted)}
