@@ -407,9 +407,10 @@ PROFILES: dict[str, Profile] = {
         faithfulness_samples=48,
         # chapter 7: 1200 training spectrograms of the synthetic corpus (10 repetitions); 3 epochs
         # of 32 are 113 Adam steps, about where the AlexNet leaves its initial plateau, 5 are 188
-        # (about 90 s each on 2 idle cores); 32 test spectrograms x 11 explanations x 2 networks
+        # (about 90 s each on 2 idle cores); 24 test spectrograms x 11 explanations x 2 networks
+        # (occlusion: 225 forward passes each)
         artifact_epochs=5,
-        artifact_samples=32,
+        artifact_samples=24,
         # speechocean762 (a fold: 1120 training / 560 validation / 560 test recordings of 56 / 28 /
         # 28 speakers) needs more epochs than AudioMNIST's 6000 spectrograms: 8 epochs of about
         # 20 s; its four folds each test other speakers. Speaker ID has 16 training sentences per
