@@ -37,6 +37,8 @@ CHAPTERS = {
     "book/executed/04_augmentation.html": ["fig-6", "table-1"],
     "book/executed/05_resnet_rules.html": ["fig-7", "fig-8", "fig-9", "fig-10", "fig-11", "fig-12"],
     "book/executed/06_faithfulness.html": ["fig-faithfulness-gallery", "fig-faithfulness-curves"],
+    "book/executed/07_clever_hans.html": ["fig-reference-profiles", "fig-row-levels", "fig-planted", "fig-localisation",
+                                          "fig-localisation-gallery"],
     "book/running.html": [],
     "book/scaling.html": [],
     "book/teaching.html": [],

@@ -15,7 +15,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 KEY_CALLS = ("ensure_trained(", "finetune(", "explain(", "Explainer(", "explain_batch(", "explain_batched(",
              "pixel_flipping(", "run_augmentation_experiment(", "moore_augment(", "paper_composite(",
              "Composite(", "attribution_methods(", "method_relevance(", "faithfulness_curves(",
-             "fold_accuracies(", "profile_datasets(", "synthesize_corpus(", "plant_artifact(")
+             "fold_accuracies(", "profile_datasets(", "synthesize_corpus(",
+             "cue_reliance(", "localisation_scores(")
 FOLDED = {"parameters", "hide-input", "remove-cell", "remove-input"}
 
 
