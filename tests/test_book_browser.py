@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_prerequisite as _requirement_missing
+from tests.conftest import missing_prerequisite
 
 REPO = Path(__file__).resolve().parent.parent
 #: The book to check: the smoke book ``make test`` builds, or SPEECH_LRP_BOOK_HTML.
@@ -64,14 +64,14 @@ window.addEventListener('load', () => {
 def chromium() -> str:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        _requirement_missing("Chromium is not installed: `apt-get install chromium` enables the browser check")
+        missing_prerequisite("Chromium is not installed: `apt-get install chromium` enables the browser check")
     return binary
 
 
 @pytest.fixture(scope="module")
 def book() -> Path:
     if not (HTML / "index.html").is_file():
-        _requirement_missing(f"no built book in {HTML}: run `make test` (or set SPEECH_LRP_BOOK_HTML)")
+        missing_prerequisite(f"no built book in {HTML}: run `make test` (or set SPEECH_LRP_BOOK_HTML)")
     return HTML
 
 

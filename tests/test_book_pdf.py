@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import missing_prerequisite as _missing
+from tests.conftest import missing_prerequisite
 
 REPO = Path(__file__).resolve().parent.parent
 PDF = Path(os.environ.get("SPEECH_LRP_BOOK_PDF", REPO / "_build" / "test" / "speech-lrp.pdf")).resolve()
@@ -31,9 +31,9 @@ PAPER_FIGURES = [f"Figure {n} of the paper" for n in range(1, 13)]
 def pdf() -> Path:
     absent = [tool for tool in TOOLS if shutil.which(tool) is None]
     if absent:
-        _missing(f"poppler-utils is not installed ({', '.join(absent)} missing): `apt-get install poppler-utils`")
+        missing_prerequisite(f"poppler-utils is not installed ({', '.join(absent)} missing): `apt-get install poppler-utils`")
     if not PDF.is_file():
-        _missing(f"no printed book at {PDF}: run `make test` (or `make pdf`), or set SPEECH_LRP_BOOK_PDF")
+        missing_prerequisite(f"no printed book at {PDF}: run `make test` (or `make pdf`), or set SPEECH_LRP_BOOK_PDF")
     return PDF
 
 
