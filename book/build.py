@@ -180,7 +180,9 @@ def corpus_description(profile: str, data_dir: str | None) -> str:
 
 def write_run_record(executed: Path, profile: str, device: str, data_dir: str | None,
                      timings: dict[str, float]) -> None:
-    """``run.md`` beside the executed notebooks: what produced this book (shown on its first page)."""
+    """``run.md`` beside the executed notebooks: what produced this book (shown on its first page);
+    ``run.json`` holds the same record for programs (``benchmarks/book_time.py``)."""
+    from lrp_utils.io import write_json
     from lrp_utils.report import git_commit
 
     lines = [
@@ -193,6 +195,8 @@ def write_run_record(executed: Path, profile: str, device: str, data_dir: str | 
     ]
     with atomic_write(executed / "run.md", "w") as handle:
         handle.write("\n".join(lines) + "\n")
+    write_json(executed / "run.json", {"profile": profile, "device": device, "commit": git_commit(),
+                                       "chapter_seconds": timings})
 
 
 def jupyter_book(stage: Path, output: Path, builder: str) -> Path:

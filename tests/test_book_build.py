@@ -33,3 +33,16 @@ def test_repository_buttons_only_with_a_repository_address(tmp_path):
     assert config["html"] == {"use_download_button": True, "use_repository_button": True,
                               "use_issues_button": True}
     assert config["repository"]["url"] == "https://example.org/speech-lrp" and config["title"] == "t"
+
+
+def test_the_run_record_states_each_chapters_time_for_readers_and_programs(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(build, "corpus_description", lambda profile, data_dir: "a test corpus")
+    build.write_run_record(tmp_path, "smoke", "cpu", None, {"01_a": 90.0, "02_b": 30.0})
+    page = (tmp_path / "run.md").read_text(encoding="utf-8")
+    assert "profile **`smoke`** on a test corpus, device `cpu`" in page
+    assert "| `01_a` | 1.5 min |" in page and "| total | 2.0 min |" in page
+    record = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    assert record["profile"] == "smoke" and record["device"] == "cpu"
+    assert record["chapter_seconds"] == {"01_a": 90.0, "02_b": 30.0}

@@ -117,3 +117,16 @@ def test_speaker_acoustics_medians_and_cache(tmp_path):
     write_wav(recordings[0].path, 0.5 * glottal_pulses(250.0), RATE)  # a changed file: new key
     speaker_acoustics(recordings, progress=False, cache_dir=tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("acoustics-*.csv"))) == 2
+
+
+def test_recording_acoustics_in_two_processes_equals_one(tmp_path):
+    recordings = []
+    for i, f0 in enumerate((110.0, 230.0)):
+        path = tmp_path / f"r{i}.wav"
+        write_wav(path, 0.5 * glottal_pulses(f0, seed=i) + 0.01 * i, RATE)
+        recordings.append(Recording(path, None, f"s{i}", ("male", "female")[i], i))
+    many = recordings * 40  # 80 rows: enough for parallel_map to start its worker processes
+    serial = recording_acoustics(many, progress=False, cache=False, workers=1)
+    parallel = recording_acoustics(many, progress=False, cache=False, workers=2)
+    pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
+    assert serial.f0_hz.iloc[0] == pytest.approx(110.0, rel=0.05) and serial.f0_hz.iloc[1] == pytest.approx(230.0, rel=0.05)

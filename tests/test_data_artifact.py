@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrp_utils.data import FeatureDataset, becker_offset, becker_spectrogram, gender_datasets, read_wav
+from lrp_utils.data import CorpusError, FeatureDataset, becker_offset, becker_spectrogram, gender_datasets, read_wav
 from lrp_utils.data.artifact import ARTIFACT_RECORD, Artifact, Tone
 from lrp_utils.data.features import BECKER_RATE, becker_stft_magnitude, embed, resample, resampled_length
 from lrp_utils.data.planted import (female_training_speakers, planted_corpus_dir, planted_dataset, planted_keys,
@@ -193,3 +193,21 @@ def test_tone_effects_separate_the_tone_from_the_drop_by_hand():
     assert tone_effects(clean, quiet, mask)["shift"].tolist() == [0.0]
     with pytest.raises(ValueError, match="one shape"):
         tone_effects(clean, planted, mask.float())
+
+
+def test_generator_links_the_unplanted_recordings_from_the_clean_corpus(planted_small, data_synthetic_small, tmp_path):
+    root, artifact = planted_small
+    linked = synthesize_corpus(tmp_path / "linked", artifact=artifact, unplanted_from=data_synthetic_small, **SMALL)
+    planted = set(json.loads((root / ARTIFACT_RECORD).read_text())["planted"])
+    names = sorted(f"{p.parent.name}/{p.name}" for p in (root / "data").rglob("*.wav"))
+    assert names == sorted(f"{p.parent.name}/{p.name}" for p in (linked / "data").rglob("*.wav"))
+    for name in names:  # the same bytes as the corpus synthesised file by file
+        assert (linked / "data" / name).read_bytes() == (root / "data" / name).read_bytes()
+        shared = (linked / "data" / name).stat().st_ino == (data_synthetic_small / "data" / name).stat().st_ino
+        assert shared == (name not in planted)  # unplanted: a hard link to the clean file
+    assert (linked / "synthesis.json").read_bytes() == (root / "synthesis.json").read_bytes()
+    with pytest.raises(CorpusError, match="unplanted_from"):  # another seed: not the same corpus
+        synthesize_corpus(tmp_path / "wrong", artifact=artifact, unplanted_from=data_synthetic_small,
+                          **{**SMALL, "seed": 2})
+    with pytest.raises(CorpusError, match="unplanted_from"):  # a planted corpus is no clean source
+        synthesize_corpus(tmp_path / "wrong2", artifact=artifact, unplanted_from=root, **SMALL)

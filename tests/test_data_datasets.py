@@ -82,7 +82,12 @@ def test_feature_dataset_and_subset(data_synthetic_small):
     dataset = FeatureDataset(np.arange(12, dtype=np.float64).reshape(3, 2, 2), [0, 1, 1])
     x, y = dataset[2]
     assert x.dtype == torch.float32 and x.shape == (1, 2, 2) and float(x[0, 1, 1]) == 11.0 and int(y) == 1
+    part = dataset.subset([2, 0])
+    assert len(part) == 2 and part.labels.tolist() == [1, 0] and part.recordings == []
+    assert float(part[0][0][0, 1, 1]) == 11.0 and float(part[1][0][0, 0, 0]) == 0.0
     recordings = load_audiomnist(data_synthetic_small)
+    named = FeatureDataset(np.zeros((3, 2, 2)), [0, 1, 1], recordings[:3]).subset([1])
+    assert named.recordings == [recordings[1]]
     a = balanced_subset(recordings, 10, seed=0, by="gender")
     assert a == balanced_subset(recordings, 10, seed=0, by="gender") != balanced_subset(recordings, 10, 1, "gender")
     assert sum(r.gender == "female" for r in a) == 5

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrp_utils.data import CorpusError, corpus_version, ensure_corpus, resolve_corpus, write_wav
+from lrp_utils.data import CorpusError, FeatureDataset, corpus_version, ensure_corpus, resolve_corpus, write_wav
 from lrp_utils.data import resolve as resolve_module
 from lrp_utils.data.corpus import CorpusReport
 from lrp_utils.profiles import get_profile
@@ -131,10 +131,15 @@ def test_cpu_profile_resolves_to_the_shared_speechocean762_without_downloads(hom
     assert get_profile("smoke").corpus == "synthetic"  # nbval's profile stays synthetic
 
 
+def _numbered(n: int) -> FeatureDataset:
+    """A dataset whose item i has feature value i (so a subset shows which items it kept)."""
+    return FeatureDataset(np.arange(n, dtype=np.float32).reshape(n, 1, 1), [i % 2 for i in range(n)])
+
+
 def test_profile_datasets_pass_the_highpass_and_the_corpus_sizes(homes, tmp_path, monkeypatch):
     calls = {}
     monkeypatch.setattr(resolve_module, "gender_datasets", lambda root, **kw: calls.setdefault("gender", kw) and {
-        "train": list(range(10)), "validation": [], "test": []})
+        "train": _numbered(10), "validation": _numbered(6), "test": _numbered(6)})
     monkeypatch.setattr(resolve_module, "speaker_datasets", lambda root, frames, **kw: (calls.setdefault(
         "speaker", dict(kw, frames=frames)), []))
     so = make_prepared_speechocean(tmp_path / "so")
@@ -143,6 +148,25 @@ def test_profile_datasets_pass_the_highpass_and_the_corpus_sizes(homes, tmp_path
                                                              "resnet_train_windows": 3}})
     splits = resolve_module.profile_datasets(profile, "alexnet", progress=False)
     assert calls["gender"]["highpass_hz"] == 60 and len(splits["train"]) == 4
+    assert len(splits["validation"]) == len(splits["test"]) == 6  # alexnet_eval_limit None: all
     resolve_module.profile_datasets(profile, "resnet", progress=False)
     assert calls["speaker"]["highpass_hz"] == 60 and calls["speaker"]["frames"] == 50
     assert calls["speaker"]["train_windows"] == 3
+
+
+def test_profile_datasets_cut_validation_and_test_to_the_eval_limit(homes, tmp_path, monkeypatch):
+    monkeypatch.setattr(resolve_module, "gender_datasets", lambda root, **kw: {
+        "train": _numbered(40), "validation": _numbered(30), "test": _numbered(30)})
+    corpus = resolve_module.ResolvedCorpus(tmp_path, "synthetic")
+    profile = get_profile("cpu", alexnet_train_limit=20, alexnet_eval_limit=12)
+
+    def kept(splits):
+        return {name: [int(x) for x in split.features.ravel()] for name, split in splits.items()}
+
+    first = kept(resolve_module.profile_datasets(profile, "alexnet", corpus, progress=False))
+    assert {name: len(items) for name, items in first.items()} == {"train": 20, "validation": 12, "test": 12}
+    assert all(items == sorted(set(items)) for items in first.values())  # distinct, in their original order
+    assert first["validation"] != first["test"]  # each split draws its own subset
+    assert kept(resolve_module.profile_datasets(profile, "alexnet", corpus, progress=False)) == first
+    other_seed = kept(resolve_module.profile_datasets(profile.with_overrides(seed=1), "alexnet", corpus, progress=False))
+    assert other_seed["test"] != first["test"]

@@ -71,7 +71,7 @@ def test_lists_from_papermill_become_tuples():
     ("alexnet_lr", 0.0), ("resnet_lr", float("nan")), ("finetune_lr", -1e-3),
     ("flip_fractions", (0.0, 1.5)), ("flip_fractions", ()), ("flip_fractions_zoom", (-0.1,)),
     ("augment_fraction", 2.0), ("seeds", ()), ("seeds", (-1,)), ("seed", -1), ("fold", -2),
-    ("alexnet_train_limit", 0), ("resnet_limit_per_split", -5), ("num_threads", 0),
+    ("alexnet_train_limit", 0), ("alexnet_eval_limit", -1), ("resnet_limit_per_split", -5), ("num_threads", 0),
     ("corpus", "timit"), ("device", "tpu"), ("flip_baseline", "max"),
     ("flip_baseline", float("inf")), ("alexnet_init", "xavier"), ("mixed_precision", "yes"),
     ("alexnet_epochs", True), ("faithfulness_samples", 0), ("faithfulness_fractions", (0.0, 2.0)),

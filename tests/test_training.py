@@ -241,9 +241,11 @@ def test_model_config_reads_the_profile(tmp_path):
     alex = model_config(profile, "alexnet", corpus)
     assert (alex.epochs, alex.batch_size, alex.lr) == (profile.alexnet_epochs,
                                                        profile.alexnet_batch_size, profile.alexnet_lr)
-    # the record that names the checkpoints of the profile's corpus (unchanged since release 1)
+    # the record that names the checkpoints of the profile's corpus
     assert alex.data == {"corpus": "synthetic", "data_seed": 0, "repetitions": 10, "fold": 0,
-                         "train_limit": 600}
+                         "train_limit": profile.alexnet_train_limit, "eval_limit": profile.alexnet_eval_limit}
+    # no eval limit (cpu): the record of earlier releases, so their checkpoints stay valid
+    assert "eval_limit" not in model_config(profile.with_overrides(alexnet_eval_limit=None), "alexnet", corpus).data
     resnet = model_config(profile, "resnet", corpus, seed=5)
     assert resnet.model_kwargs == {"base_width": profile.resnet_width} and resnet.seed == 5
     assert resnet.data["frames"] == profile.resnet_frames

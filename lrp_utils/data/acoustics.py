@@ -28,7 +28,7 @@ import scipy.stats
 from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
 from lrp_utils.data.audio import read_wav
-from lrp_utils.data.cache import cache_key, default_cache_dir
+from lrp_utils.data.cache import cache_key, default_cache_dir, parallel_map
 from lrp_utils.data.corpus import Recording
 from lrp_utils.io import atomic_write, write_json
 
@@ -177,8 +177,9 @@ class RecordingAcoustics:
 
 def recording_acoustics(recordings: Sequence[Recording], progress: bool = True, cache: bool = True,
                         cache_dir: str | os.PathLike | None = None, fmin: float = 60.0, fmax: float = 400.0,
-                        ) -> pd.DataFrame:
-    """:class:`RecordingAcoustics` of every recording: one row per recording, in the given order.
+                        workers: int = 2) -> pd.DataFrame:
+    """:class:`RecordingAcoustics` of every recording: one row per recording, in the given order,
+    measured by ``workers`` processes (the numbers do not depend on it).
 
     Columns: ``path`` (str), ``speaker``, ``gender``, ``f0_hz`` and :data:`CONDITION_COLUMNS`. With
     ``cache`` the table is stored as ``acoustics-<key>.csv`` (plus its ``.json`` key) in
@@ -195,8 +196,10 @@ def recording_acoustics(recordings: Sequence[Recording], progress: bool = True, 
         if table_path.is_file() and index_path.is_file() and json.loads(index_path.read_text()) == ingredients:
             return pd.read_csv(table_path, dtype={"path": str, "speaker": str, "gender": str},
                                keep_default_na=False, na_values=[""])
-    rows = [{"path": str(r.path), "speaker": r.speaker, "gender": r.gender, **measure(r)}
-            for r in tqdm(recordings, desc="acoustics", unit="rec", disable=not progress)]
+    measured = parallel_map(measure, list(recordings), workers)
+    rows = [{"path": str(r.path), "speaker": r.speaker, "gender": r.gender, **values}
+            for r, values in zip(recordings, tqdm(measured, total=len(recordings), desc="acoustics", unit="rec",
+                                                  disable=not progress))]
     table = pd.DataFrame(rows, columns=["path", "speaker", "gender", "f0_hz", *CONDITION_COLUMNS])
     if cache:
         with atomic_write(table_path, "w") as handle:
@@ -206,13 +209,13 @@ def recording_acoustics(recordings: Sequence[Recording], progress: bool = True, 
 
 
 def speaker_acoustics(recordings: Sequence[Recording], progress: bool = True, cache: bool = True,
-                      cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+                      cache_dir: str | os.PathLike | None = None, workers: int = 2) -> pd.DataFrame:
     """One row per speaker (index ``speaker``, sorted): the medians of :func:`recording_acoustics`.
 
     Columns ``gender``, ``f0_hz`` (the median over the recordings with a voiced frame),
     :data:`CONDITION_COLUMNS` and ``recordings`` (the count).
     """
-    table = recording_acoustics(recordings, progress, cache, cache_dir)
+    table = recording_acoustics(recordings, progress, cache, cache_dir, workers=workers)
     grouped = table.groupby("speaker", sort=True)
     speakers = grouped[["f0_hz", *CONDITION_COLUMNS]].median()
     speakers.insert(0, "gender", grouped["gender"].first())

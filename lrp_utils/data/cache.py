@@ -62,8 +62,10 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _map(function: Callable, items: Sequence, workers: int):
-    """``map`` over ``items`` in order, with ``workers`` processes when that pays off."""
+def parallel_map(function: Callable, items: Sequence, workers: int):
+    """``map`` over ``items`` in order, with ``workers`` processes when that pays off (64 items or
+    more); ``function`` must be picklable (e.g. a dataclass callable), torch single-threaded in each
+    worker."""
     if workers > 1 and len(items) >= 64:
         with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
             yield from pool.imap(function, items, chunksize=16)
@@ -91,7 +93,7 @@ def cached_features(recordings: Sequence[Recording], extractor, cache_dir: str |
         if json.loads(index_path.read_text()) == ingredients:
             return np.load(array_path, mmap_mode="r")
 
-    results = _map(extractor, list(recordings), workers)
+    results = parallel_map(extractor, list(recordings), workers)
     bar = tqdm(total=len(recordings), desc=f"{extractor.name} features", unit="rec", disable=not progress)
     with bar, atomic_write(array_path, "wb") as handle:
         first = np.asarray(next(results), dtype=np.float32)

@@ -52,6 +52,13 @@ class FeatureDataset(Dataset):
         feature = torch.from_numpy(np.array(self.features[index], dtype=np.float32))[None]
         return feature, torch.tensor(self.labels[index], dtype=torch.int64)
 
+    def subset(self, indices: Sequence[int]) -> "FeatureDataset":
+        """Items ``indices`` (in that order) as a dataset of their own, with their labels and
+        recordings; their features are read into memory."""
+        indices = [int(i) for i in indices]
+        return FeatureDataset(np.asarray(self.features[indices]), self.labels[indices],
+                              [self.recordings[i] for i in indices] if self.recordings else ())
+
 
 def balanced_subset(recordings: Sequence[Recording], limit: int | None, seed: int, by: str) -> list[Recording]:
     """At most ``limit`` recordings, drawn evenly (round robin) from the groups of attribute ``by``.

@@ -38,7 +38,7 @@ from lrp_utils.data.cache import cached_features
 from lrp_utils.data.corpus import Recording
 from lrp_utils.data.datasets import FeatureDataset
 from lrp_utils.data.features import BECKER_SIZE, becker_offset, becker_spectrogram, check_highpass, resampled_length
-from lrp_utils.data.resolve import ResolvedCorpus, synthetic_corpus_dir
+from lrp_utils.data.resolve import ResolvedCorpus, ensure_corpus, synthetic_corpus_dir
 from lrp_utils.data.splits import GENDER_FOLDS
 from lrp_utils.data.synthetic import AUDIOMNIST_FEMALE_SPEAKERS, synthesize_corpus
 
@@ -81,12 +81,15 @@ def planted_corpus_dir(repetitions: int, seed: int, artifact: Artifact) -> Path:
 
 def planted_corpus(profile: Profile, tone: Tone = Tone(), progress: bool = True) -> ResolvedCorpus:
     """The synthetic corpus of :func:`synthetic_profile` with :func:`profile_artifact` planted,
-    generated into :func:`planted_corpus_dir` unless it is there already (seconds: the corpus has
-    ``600 * artifact_repetitions`` files)."""
+    generated into :func:`planted_corpus_dir` unless it is there already: the clean corpus (made
+    first where it is missing) with the planted recordings synthesised again with the tone and
+    the others hard-linked from it."""
     artifact = profile_artifact(profile, tone)
     reps = profile.artifact_repetitions
+    clean = ensure_corpus("synthetic", repetitions=reps, seed=profile.seed, progress=progress)
     root = synthesize_corpus(planted_corpus_dir(reps, profile.seed, artifact), repetitions=reps,
-                             seed=profile.seed, progress=progress, replace=True, artifact=artifact)
+                             seed=profile.seed, progress=progress, replace=True, artifact=artifact,
+                             unplanted_from=clean)
     return ResolvedCorpus(Path(root), "synthetic")
 
 

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset
 
 from lrp_utils.data.corpus import (FSDD_SHARED, HOW_TO_GET_AUDIOMNIST, CorpusReport, audiomnist_data_dir,
                                    verify_audiomnist)
-from lrp_utils.data.datasets import gender_datasets, speaker_datasets
+from lrp_utils.data.datasets import FeatureDataset, gender_datasets, speaker_datasets
 from lrp_utils.data.errors import CorpusError
 from lrp_utils.data.sources import corpus_kind
 from lrp_utils.data.speechocean import HOW_TO_GET as HOW_TO_GET_SPEECHOCEAN
@@ -213,13 +213,14 @@ def corpus_version(root: str | Path) -> str | None:
     return None if record is None else hashlib.sha256(record.read_bytes()).hexdigest()[:12]
 
 
-def _limit(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
-    """A seeded random subset of ``limit`` items (all of them when ``limit`` is None or larger)."""
+def _limit(dataset: FeatureDataset, limit: int | None, seed: int, split: str) -> FeatureDataset:
+    """A random subset of ``limit`` items of the ``split`` split (in their original order), seeded by
+    ``seed`` and the split's name (all of them when ``limit`` is None or larger)."""
     if limit is None or limit >= len(dataset):
         return dataset
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(
-        derive_seed(seed, "train_limit")))
-    return Subset(dataset, sorted(order[:limit].tolist()))
+        derive_seed(seed, f"{split}_limit")))
+    return dataset.subset(sorted(order[:limit].tolist()))
 
 
 def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus | None = None,
@@ -228,7 +229,8 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
     """The train/validation/test datasets ``architecture`` trains on under ``profile``.
 
     ``alexnet``: gender fold ``profile.fold`` (:func:`~lrp_utils.data.gender_folds`: Becker's on
-    AudioMNIST), the training split cut to ``alexnet_train_limit`` by a seeded random subset;
+    AudioMNIST), the training split cut to ``alexnet_train_limit`` and the validation and test
+    splits to ``alexnet_eval_limit`` by seeded random subsets;
     ``resnet``: speaker ID split by repetition, at most ``resnet_limit_per_split`` utterances per
     split. Recordings are high-passed at ``highpass_hz`` when it is set, and the sizes are the
     profile's for the corpus' kind (``Profile.for_corpus``). ``corpus`` is what
@@ -248,7 +250,9 @@ def profile_datasets(profile: Profile, architecture: str, corpus: ResolvedCorpus
                              f"'synthetic' or a manifest with a gender column")
         splits = gender_datasets(root, fold=profile.fold, seed=profile.seed, cache_dir=cache_dir,
                                  progress=progress, highpass_hz=profile.highpass_hz)
-        splits["train"] = _limit(splits["train"], profile.alexnet_train_limit, profile.seed)
+        for split, limit in (("train", profile.alexnet_train_limit), ("validation", profile.alexnet_eval_limit),
+                             ("test", profile.alexnet_eval_limit)):
+            splits[split] = _limit(splits[split], limit, profile.seed, split)
         return splits
     # Limiting inside the data layer also spares computing the unused filterbanks.
     splits, _ = speaker_datasets(root, profile.resnet_frames, seed=profile.seed,

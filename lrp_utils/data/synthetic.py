@@ -105,7 +105,7 @@ import scipy.signal
 from lrp_utils.data.artifact import ARTIFACT_RECORD, Artifact
 from lrp_utils.data.audio import write_wav
 from lrp_utils.data.errors import CorpusError
-from lrp_utils.io import write_json
+from lrp_utils.io import atomic_write, write_json
 
 #: Speaker ids that are female in the real AudioMNIST meta file (Becker et al. 2018).
 AUDIOMNIST_FEMALE_SPEAKERS = (12, 26, 28, 36, 43, 47, 52, 56, 57, 58, 59, 60)
@@ -392,14 +392,31 @@ def _file_name(speaker: int, digit: int, repetition: int) -> str:
     return f"{speaker:02d}/{digit}_{speaker:02d}_{repetition}.wav"
 
 
-def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config, Artifact | None, frozenset[int]]) -> int:
+def _link_or_copy(source: Path, dest: Path) -> None:
+    """Hard-link ``source`` as ``dest``; copy it (atomically) where the file system cannot link."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, dest)
+    except OSError:
+        with atomic_write(dest) as handle, open(source, "rb") as original:
+            shutil.copyfileobj(original, handle)
+
+
+def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config, Artifact | None, frozenset[int],
+                                    Path | None]) -> int:
     """Worker: write the repetitions of one (speaker, digit) pair that are not on disk yet, with the
-    artefact's tone added to the repetitions in ``planted``."""
-    folder, params, digit, config, artifact, planted = job
+    artefact's tone added to the repetitions in ``planted``; the others are taken from the clean
+    corpus' ``data`` folder ``unplanted_from`` when it is given (the same bytes)."""
+    folder, params, digit, config, artifact, planted, unplanted_from = job
     written = 0
     for rep in range(config.repetitions):
-        path = folder / _file_name(params.speaker, digit, rep)
-        if not path.exists():  # files appear atomically, so an existing one is complete
+        name = _file_name(params.speaker, digit, rep)
+        path = folder / name
+        if path.exists():  # files appear atomically, so an existing one is complete
+            pass
+        elif unplanted_from is not None and rep not in planted:
+            _link_or_copy(unplanted_from / name, path)
+        else:
             wave = synthesize_recording(params, digit, rep, config.seed, config.sample_rate)
             if rep in planted:
                 wave = artifact.tone.plant(wave, config.sample_rate)
@@ -408,16 +425,33 @@ def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config, Artifact 
     return written
 
 
+def _unplanted_source(root: Path, description: dict) -> Path:
+    """``root/data`` when ``root`` holds a complete corpus described as ``description`` without
+    its artefact; a CorpusError saying what to do otherwise."""
+    record = root / "synthesis.json"
+    clean = {key: value for key, value in description.items() if key != "artifact"}
+    if not (root / "data").is_dir() or not record.is_file() or json.loads(record.read_text()) != clean:
+        raise CorpusError(
+            f"unplanted_from={root} is not a complete synthetic corpus made with {description['config']} "
+            f"and no artefact (generator version {MODEL_VERSION}); generate it first with "
+            f"synthesize_corpus(..., artifact=None) and the same parameters, or leave unplanted_from out")
+    return root / "data"
+
+
 def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int = 12, repetitions: int = 50,
                       sample_rate: int = 48000, seed: int = 0, progress: bool = True, workers: int = 2,
-                      replace: bool = False, artifact: Artifact | None = None) -> Path:
+                      replace: bool = False, artifact: Artifact | None = None,
+                      unplanted_from: str | os.PathLike | None = None) -> Path:
     """Generate the synthetic corpus into ``dest`` (see the module docstring) and return ``dest``.
 
     ``artifact`` (default ``None``: none) plants a cue: its tone is added to the recordings that
     :meth:`~lrp_utils.data.artifact.Artifact.choose` picks among its speakers' (seeded by the
     artefact's own seed), after each recording is synthesised; ``dest/artifact.json``
     (:data:`~lrp_utils.data.artifact.ARTIFACT_RECORD`) records the artefact and the planted files
-    (paths relative to ``dest/data``).
+    (paths relative to ``dest/data``). ``unplanted_from`` (with an artefact) names the same corpus
+    generated without one (same parameters, e.g. ``ensure_corpus``'s synthetic corpus): the
+    recordings that carry no cue are hard-linked (copied where links are impossible) from it
+    instead of synthesised again -- the same bytes, in a fraction of the time.
 
     Returns at once if ``dest/data`` already holds a complete corpus made with the same parameters
     (artefact included) and :data:`MODEL_VERSION`; resumes an interrupted run from
@@ -427,7 +461,8 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
     ------
     CorpusError
         If ``dest/data`` exists but was made with other parameters, another model version, or is not
-        a synthetic corpus — unless ``replace`` is true, which deletes and regenerates it.
+        a synthetic corpus — unless ``replace`` is true, which deletes and regenerates it; or if
+        ``unplanted_from`` is not a complete corpus of the same parameters without an artefact.
     """
     from tqdm import tqdm  # text bars: notebooks render them without ipywidgets
 
@@ -451,6 +486,7 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
         planted = artifact.choose([(s, d, r) for s in artifact.speakers for d in range(10)
                                    for r in range(repetitions)])
     description = json.loads(json.dumps(description))  # as it reads back from synthesis.json
+    source = None if unplanted_from is None else _unplanted_source(Path(unplanted_from), description)
     previous = json.loads(record.read_text()) if record.is_file() else None
     if final.exists() and previous != description and replace:
         shutil.rmtree(final)
@@ -472,7 +508,7 @@ def synthesize_corpus(dest: str | os.PathLike, speakers: int = 60, female: int =
         os.remove(dest / ARTIFACT_RECORD)  # left by an earlier corpus with an artefact
 
     jobs = [(partial, p, digit, config, artifact,
-             frozenset(r for s, d, r in planted if (s, d) == (p.speaker, digit)))
+             frozenset(r for s, d, r in planted if (s, d) == (p.speaker, digit)), source)
             for p in table for digit in range(10)]
     bar = tqdm(total=len(jobs) * repetitions, desc=f"synthesising {dest.name}", unit="file", disable=not progress)
     with bar:

@@ -78,6 +78,8 @@ def _data_record(profile: Profile, architecture: str,
         data["highpass_hz"] = profile.highpass_hz
     if task_of(architecture) == "gender":
         data.update(fold=profile.fold, train_limit=profile.alexnet_train_limit)
+        if profile.alexnet_eval_limit is not None:
+            data["eval_limit"] = profile.alexnet_eval_limit
     else:
         data.update(frames=profile.resnet_frames, limit_per_split=profile.resnet_limit_per_split)
         if profile.resnet_train_windows != 1:
