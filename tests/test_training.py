@@ -436,12 +436,12 @@ def test_a_second_trainer_waits_for_the_first(tmp_path, models_tiny_datasets, mo
 
 def test_ensure_trained_uses_the_profiles_sizes_for_the_corpus_kind(tmp_path, models_tiny_datasets):
     profile = get_profile("smoke", resnet_width=2, resnet_batch_size=8, device="cpu", num_threads=1,
-                          corpus_sizes={"speechocean762": {"resnet_epochs": 2}})
-    assert profile.resnet_epochs != 2
+                          corpus_sizes={"speechocean762": {"resnet_epochs": 1}})
+    assert profile.resnet_epochs != 1
     source = ResolvedCorpus(tmp_path / "speechocean762", "speechocean762")
     result = ensure_trained(profile, "resnet", datasets=models_tiny_datasets, data_source=source,
                             artifacts_dir=tmp_path, progress=False)
-    assert result.config.epochs == 2 and len(result.history) == 2
+    assert result.config.epochs == 1 and len(result.history) == 1
     assert result.config.data["corpus"] == "speechocean762"
     assert model_config(profile, "resnet", source) == result.config  # the sizes live in model_config
     assert model_config(profile, "resnet", "tiny bands").epochs == profile.resnet_epochs  # own data: no kind
