@@ -5,7 +5,7 @@ into a temporary folder with ``SPEECH_LRP_ARTIFACTS`` pointed at an empty one, s
 the features and every model are made as on a fresh clone (the virtual environment is not part of
 the time). The budgets are DESIGN.md's: ``smoke`` < 10 min, ``cpu`` < 60 min on 2 CPU cores.
 
-This machine's speed drifts between days by a third (AlexNet training at 51-77 spectrograms/s on
+This machine's speed drifts between days by a third (AlexNet training at 46-77 spectrograms/s on
 the same 2 cores), so the run also measures it: AlexNet training throughput (batch 16, the smoke
 profile's, :func:`benchmarks.train_speed.measure`) just before and just after the build. Compare
 two builds by their times *and* their reference throughputs.

@@ -361,7 +361,7 @@ PROFILES: dict[str, Profile] = {
         finetune_lr=1e-5,
         resnet_width=8,
         resnet_frames=48,
-        # All 4800 training utterances (8 repetitions x 600) for 2 epochs: about 40 s on 2 idle
+        # All 4800 training utterances (8 repetitions x 600) for 2 epochs: about 30 s on 2 idle
         # cores; a quarter of them left the network near chance (README, "Why these sizes").
         # Validation after epochs 1-3: 9 %, 20 %, 28 % (chance 1.7 %); the third epoch's 20 s
         # went to the book's 10-minute budget.
@@ -372,7 +372,8 @@ PROFILES: dict[str, Profile] = {
         flip_fractions=(0.0, 0.005, 0.01, 0.05, 0.1),
         flip_fractions_zoom=(0.0, 0.0025, 0.005, 0.0075, 0.01),
         explain_batch_size=16,
-        # 48 of the 160 test spectrograms (24 per gender, 8 per test speaker) explained and flipped
+        # 48 of the 160 test spectrograms (about 24 per gender and 8 per test speaker) explained
+        # and flipped
         evaluation_samples=48,
         faithfulness_samples=16,
         faithfulness_fractions=(0.0, 0.05, 0.2, 0.5),

@@ -412,15 +412,14 @@ def _write_speaker_digit(job: tuple[Path, SpeakerParams, int, _Config, Artifact 
     for rep in range(config.repetitions):
         name = _file_name(params.speaker, digit, rep)
         path = folder / name
-        if path.exists():  # files appear atomically, so an existing one is complete
-            pass
-        elif unplanted_from is not None and rep not in planted:
-            _link_or_copy(unplanted_from / name, path)
-        else:
-            wave = synthesize_recording(params, digit, rep, config.seed, config.sample_rate)
-            if rep in planted:
-                wave = artifact.tone.plant(wave, config.sample_rate)
-            write_wav(path, wave, config.sample_rate)
+        if not path.exists():  # files appear atomically, so an existing one is complete
+            if unplanted_from is not None and rep not in planted:
+                _link_or_copy(unplanted_from / name, path)
+            else:
+                wave = synthesize_recording(params, digit, rep, config.seed, config.sample_rate)
+                if rep in planted:
+                    wave = artifact.tone.plant(wave, config.sample_rate)
+                write_wav(path, wave, config.sample_rate)
         written += 1
     return written
 
